@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The one `toehold` executable: `relay` and `agent` run the two programs; every other
+// command is a client of the local agent's API.
+import { Command, Option } from 'commander'
+import { runAgent } from '../agent/main.ts'
+import { runRelay } from '../relay/main.ts'
+
+const program = new Command('toehold')
+  .description('Deploy the apps on your home box the moment you push.')
+  .version('0.1.0')
+  .showHelpAfterError()
+
+program
+  .command('relay')
+  .description('run the public relay that receives webhooks and forwards them to agents')
+  .option('--port <port>', 'port to listen on (env PORT)', undefined)
+  .option('--host <host>', 'address to bind (env RELAY_HOST)', undefined)
+  .option('--data <dir>', 'data directory (env RELAY_DATA_DIR)', undefined)
+  .option('--public-url <url>', 'public base URL of webhook URLs (env RELAY_PUBLIC_URL)')
+  .addHelpText(
+    'after',
+    '\nExample:\n  RELAY_PUBLIC_URL=https://relay.example.com toehold relay --port 8080 --data /var/lib/toehold-relay',
+  )
+  .action((options) => runRelay(options))
+
+program
+  .command('agent')
+  .description('run the home agent: keeps a tunnel to the relay, verifies webhooks, deploys')
+  .option('--relay <url>', 'relay URL, e.g. wss://relay.example.com (env TOEHOLD_RELAY)')
+  .option('--home <dir>', 'state directory (env TOEHOLD_HOME, default ~/.toehold)')
+  .option('--api-port <port>', 'local API and dashboard port', '7171')
+  .addOption(
+    new Option(
+      '--registration-token <token>',
+      "the relay's registration token, first connection only",
+    ).env('TOEHOLD_REGISTRATION_TOKEN'),
+  )
+  .addHelpText(
+    'after',
+    '\nExample:\n  TOEHOLD_REGISTRATION_TOKEN=… toehold agent --relay wss://relay.example.com',
+  )
+  .action((options) => runAgent(options))
+
+program.parseAsync().catch((error: Error) => {
+  process.stderr.write(`toehold: ${error.message}\n`)
+  process.exit(1)
+})

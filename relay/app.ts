@@ -1,0 +1,165 @@
+// The relay's HTTP surface: webhook intake, health and metrics.
+import { timingSafeEqual } from 'node:crypto'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { type Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { importJWK, type KeyObject } from 'jose'
+import type { Logger } from 'pino'
+import { encodeFrame } from '../shared/frame.ts'
+import { APP_NAME, INSTANCE_ID, newDeliveryId } from '../shared/ids.ts'
+import type { Delivery } from '../shared/protocol.ts'
+import { seal } from '../shared/seal.ts'
+import type { RelayConfig } from './config.ts'
+import type { RelayMetrics } from './metrics.ts'
+import { createRateLimiter } from './ratelimit.ts'
+import type { Sessions } from './sessions.ts'
+import type { Instance, Store } from './store.ts'
+
+/** Headers that describe one HTTP hop, not the webhook: never forwarded in either direction. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authorization',
+  'proxy-connection',
+  'content-length',
+  'host',
+])
+
+function forwardable(headers: Iterable<[string, string]>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of headers) {
+    const key = name.toLowerCase()
+    if (!HOP_BY_HOP.has(key)) out[key] = value
+  }
+  return out
+}
+
+type Deps = {
+  config: RelayConfig
+  store: Store
+  sessions: Sessions
+  metrics: RelayMetrics
+  log: Logger
+}
+
+export function createRelayApp({ config, store, sessions, metrics, log }: Deps) {
+  const app = new Hono()
+  const limitIp = createRateLimiter(config.rateIp)
+  const limitInstance = createRateLimiter(config.rateInstance)
+  const sealingKeys = new Map<string, { x: unknown; key: KeyObject | CryptoKey }>()
+
+  const sealingKey = async (instance: Instance) => {
+    const cached = sealingKeys.get(instance.id)
+    if (cached && cached.x === instance.sealingJwk.x) return cached.key
+    const key = (await importJWK(instance.sealingJwk, 'ECDH-ES+A256KW')) as KeyObject | CryptoKey
+    sealingKeys.set(instance.id, { x: instance.sealingJwk.x, key })
+    return key
+  }
+
+  const clientAddress = (c: Context) => {
+    if (config.trustProxy) {
+      const forwarded =
+        c.req.header('fly-client-ip') ?? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
+      if (forwarded) return forwarded
+    }
+    return getConnInfo(c).remote.address ?? 'unknown'
+  }
+
+  const tooMany = (c: Context, scope: 'ip' | 'instance', retryAfterS: number) => {
+    metrics.rateLimited.inc({ scope })
+    c.header('Retry-After', String(retryAfterS))
+    return c.json({ error: 'rate limited', retryAfter: retryAfterS }, 429)
+  }
+
+  app.get('/health', (c) => c.json({ ok: true }))
+
+  app.get('/metrics', async (c) => {
+    if (config.metricsToken) {
+      const given = Buffer.from(c.req.header('authorization') ?? '')
+      const wanted = Buffer.from(`Bearer ${config.metricsToken}`)
+      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+        return c.json({ error: 'unauthorized' }, 401)
+      }
+    }
+    return c.text(await metrics.registry.metrics(), 200, {
+      'content-type': metrics.registry.contentType,
+    })
+  })
+
+  app.post(
+    '/hooks/:instance/:app',
+    async (c, next) => {
+      const { instance, app: appName } = c.req.param()
+      if (!INSTANCE_ID.test(instance) || !store.instance(instance)) {
+        metrics.deliveries.inc({ outcome: 'unknown_instance' })
+        return c.json({ error: 'unknown instance' }, 404)
+      }
+      if (!APP_NAME.test(appName)) return c.json({ error: 'unknown app' }, 404)
+      const byIp = limitIp(clientAddress(c))
+      if (!byIp.ok) return tooMany(c, 'ip', byIp.retryAfterS)
+      const byInstance = limitInstance(instance)
+      if (!byInstance.ok) return tooMany(c, 'instance', byInstance.retryAfterS)
+      return next()
+    },
+    bodyLimit({
+      maxSize: config.maxBody,
+      onError: (c) => {
+        metrics.deliveries.inc({ outcome: 'too_large' })
+        return c.json({ error: 'payload too large', limit: config.maxBody }, 413)
+      },
+    }),
+    async (c) => {
+      const { instance: instanceId, app: appName } = c.req.param()
+      const instance = store.instance(instanceId) as Instance
+      const body = Buffer.from(await c.req.arrayBuffer())
+      const url = c.req.url
+      const queryAt = url.indexOf('?')
+      const delivery: Delivery = {
+        t: 'delivery',
+        id: newDeliveryId(),
+        app: appName,
+        method: c.req.method,
+        headers: forwardable(c.req.raw.headers),
+        query: queryAt === -1 ? '' : url.slice(queryAt + 1),
+        receivedAt: Date.now(),
+        remote: clientAddress(c),
+      }
+
+      const started = performance.now()
+      const reply = await sessions.forward(instanceId, delivery, body, config.replyTimeoutMs)
+      if (reply) {
+        metrics.forwardDuration.observe((performance.now() - started) / 1000)
+        metrics.deliveries.inc({ outcome: 'answered' })
+        return c.body(
+          new Uint8Array(reply.body),
+          reply.status as 200,
+          forwardable(Object.entries(reply.headers)),
+        )
+      }
+
+      const usage = store.usage(instanceId)
+      if (usage.count >= config.queueMax || usage.bytes + body.length > config.queueMaxBytes) {
+        metrics.deliveries.inc({ outcome: 'queue_full' })
+        log.warn({ instance: instanceId, queued: usage.count }, 'queue full, refusing delivery')
+        c.header('Retry-After', '60')
+        return c.json({ error: 'queue full' }, 503)
+      }
+      const sealed = await seal(encodeFrame(delivery, body), await sealingKey(instance))
+      store.enqueue(instanceId, { id: delivery.id, receivedAt: delivery.receivedAt, sealed })
+      metrics.deliveries.inc({ outcome: 'queued' })
+      sessions.kick(instanceId)
+      return c.json({ status: 'queued', delivery: delivery.id }, 202)
+    },
+  )
+
+  app.notFound((c) => c.json({ error: 'not found' }, 404))
+  app.onError((error, c) => {
+    log.error({ err: error, path: c.req.path }, 'request failed')
+    return c.json({ error: 'internal error' }, 500)
+  })
+  return app
+}

@@ -1,0 +1,61 @@
+// The relay's settings: flags win over environment variables, which win over safe defaults.
+import { fromEnv, parseBytes, parseCount, parseDuration } from '../shared/units.ts'
+
+export type RelayConfig = {
+  host: string
+  port: number
+  dataDir: string
+  /** Base of every webhook URL; null = derive from the bound address (with a warning). */
+  publicUrl: string | null
+  /** Admits new instances; null = generate one on first start and keep its hash. */
+  registrationToken: string | null
+  maxBody: number
+  /** Requests per minute; 0 disables that limit. */
+  rateIp: number
+  rateInstance: number
+  queueMax: number
+  queueMaxBytes: number
+  queueTtlMs: number
+  replyTimeoutMs: number
+  requestTimeoutMs: number
+  heartbeatMs: number
+  metricsToken: string | null
+  /** Take the client address from the proxy in front (Fly-Client-IP / X-Forwarded-For). */
+  trustProxy: boolean
+}
+
+export type RelayFlags = { host?: string; port?: string; data?: string; publicUrl?: string }
+
+export function relayConfig(flags: RelayFlags, env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const fly = env.FLY_APP_NAME
+  const token = env.RELAY_REGISTRATION_TOKEN || null
+  if (token !== null && token.length < 24) {
+    throw new Error('RELAY_REGISTRATION_TOKEN must be at least 24 characters')
+  }
+  return {
+    host: flags.host ?? env.RELAY_HOST ?? '0.0.0.0',
+    port:
+      flags.port !== undefined
+        ? parseCount('--port', flags.port)
+        : fromEnv(env, 'PORT', parseCount, 8080),
+    dataDir: flags.data ?? env.RELAY_DATA_DIR ?? './relay-data',
+    publicUrl: flags.publicUrl ?? (env.RELAY_PUBLIC_URL || (fly ? `https://${fly}.fly.dev` : null)),
+    registrationToken: token,
+    maxBody: fromEnv(env, 'RELAY_MAX_BODY', parseBytes, 25 * 1024 ** 2),
+    rateIp: fromEnv(env, 'RELAY_RATE_IP', parseCount, 120),
+    rateInstance: fromEnv(env, 'RELAY_RATE_INSTANCE', parseCount, 600),
+    queueMax: fromEnv(env, 'RELAY_QUEUE_MAX', parseCount, 1000),
+    queueMaxBytes: fromEnv(env, 'RELAY_QUEUE_MAX_BYTES', parseBytes, 512 * 1024 ** 2),
+    queueTtlMs: fromEnv(env, 'RELAY_QUEUE_TTL', parseDuration, 72 * 3_600_000),
+    replyTimeoutMs: fromEnv(env, 'RELAY_REPLY_TIMEOUT_MS', parseCount, 8000),
+    requestTimeoutMs: fromEnv(env, 'RELAY_REQUEST_TIMEOUT', parseDuration, 60_000),
+    heartbeatMs: fromEnv(env, 'RELAY_HEARTBEAT_MS', parseCount, 20_000),
+    metricsToken: env.RELAY_METRICS_TOKEN || null,
+    trustProxy: fromEnv(
+      env,
+      'RELAY_TRUST_PROXY',
+      (_, v) => v === '1' || v === 'true',
+      Boolean(fly),
+    ),
+  }
+}

@@ -1,0 +1,28 @@
+// `toehold relay`: run the public relay until SIGTERM/SIGINT.
+import { createLogger } from '../shared/log.ts'
+import { type RelayFlags, relayConfig } from './config.ts'
+import { startRelay } from './server.ts'
+
+export async function runRelay(flags: RelayFlags): Promise<void> {
+  const config = relayConfig(flags)
+  const log = createLogger('relay')
+  const relay = await startRelay(config, log)
+  log.info({ url: relay.url, publicUrl: relay.publicUrl, data: config.dataDir }, 'relay listening')
+  if (relay.createdRegistrationToken) {
+    // Printed once, to the terminal, never to the log; only its hash is stored.
+    process.stderr.write(
+      `\nNew relay registration token (shown once; agents need it for their first connection):\n\n  ${relay.createdRegistrationToken}\n\nSet RELAY_REGISTRATION_TOKEN to choose your own.\n\n`,
+    )
+  }
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'relay shutting down')
+    await relay.close()
+    log.flush()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+}

@@ -1,0 +1,62 @@
+// The relay's Prometheus metrics, on a registry of its own so several relays can share a process.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Store } from './store.ts'
+
+export type DeliveryOutcome =
+  | 'answered' // the agent replied within the reply timeout
+  | 'queued' // stored sealed for later
+  | 'replayed' // a queued delivery acknowledged by the agent
+  | 'expired' // dropped after RELAY_QUEUE_TTL
+  | 'unknown_instance'
+  | 'too_large'
+  | 'queue_full'
+
+export type RelayMetrics = ReturnType<typeof createRelayMetrics>
+
+export function createRelayMetrics(store: Store) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'toehold_relay_' })
+  return {
+    registry,
+    agentsConnected: new Gauge({
+      name: 'toehold_relay_agents_connected',
+      help: 'Agents with an open tunnel.',
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: 'toehold_relay_deliveries_total',
+      help: 'Webhook deliveries by outcome.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    forwardDuration: new Histogram({
+      name: 'toehold_relay_forward_duration_seconds',
+      help: 'From receiving a webhook to having the agent reply, for live deliveries.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'toehold_relay_rate_limited_total',
+      help: 'Requests refused with 429.',
+      labelNames: ['scope'] as const,
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'toehold_relay_queue_depth',
+      help: 'Deliveries stored for agents, all instances.',
+      registers: [registry],
+      collect() {
+        this.set(store.totals().count)
+      },
+    }),
+    queueOldestAge: new Gauge({
+      name: 'toehold_relay_queue_oldest_age_seconds',
+      help: 'Age of the oldest stored delivery (0 when the queue is empty).',
+      registers: [registry],
+      collect() {
+        const { oldest } = store.totals()
+        this.set(oldest === null ? 0 : (Date.now() - oldest) / 1000)
+      },
+    }),
+  }
+}

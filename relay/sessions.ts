@@ -1,0 +1,212 @@
+// Connected agents: one tunnel per instance. Live deliveries go straight down the socket and
+// wait for the agent's result; queued (sealed) ones are pumped in order after `welcome`.
+import type { Logger } from 'pino'
+import type { WebSocket } from 'ws'
+import { encodeFrame, FrameError } from '../shared/frame.ts'
+import { CLOSE, type Delivery, PROTOCOL_VERSION, parseMessage } from '../shared/protocol.ts'
+import type { RelayMetrics } from './metrics.ts'
+import type { Instance, Store } from './store.ts'
+
+export type Reply = { status: number; headers: Record<string, string>; body: Buffer }
+
+/** Sealed deliveries in flight to one agent at once, by count and bytes. */
+const REPLAY_WINDOW = 16
+const REPLAY_WINDOW_BYTES = 32 * 1024 ** 2
+/** Live deliveries awaiting a result on one tunnel; past this, new ones are queued instead. */
+const MAX_WAITING = 1024
+
+type Session = {
+  instance: Instance
+  socket: WebSocket
+  lastSeen: number
+  /** Live deliveries awaiting the agent's result. */
+  waiting: Map<string, (reply: Reply | null) => void>
+  /** Live deliveries that timed out and were stored: already on this socket, never resend. */
+  unanswered: Set<string>
+  /** Sealed deliveries sent from the queue, awaiting their result: id → bytes. */
+  replaying: Map<string, number>
+  replayBytes: number
+  pumping: boolean
+  lastSeq: number
+  /** Wakes the pump when a replay slot frees up or the socket closes. */
+  wake: (() => void) | null
+}
+
+export type Sessions = ReturnType<typeof createSessions>
+
+export function createSessions(deps: {
+  store: Store
+  metrics: RelayMetrics
+  log: Logger
+  publicUrl: () => string
+  heartbeatMs: number
+}) {
+  const { store, metrics, log } = deps
+  const sessions = new Map<string, Session>()
+
+  // One timer for every tunnel: ping the live, drop the silent.
+  const heartbeat = setInterval(() => {
+    const deadline = Date.now() - deps.heartbeatMs * 3
+    for (const session of sessions.values()) {
+      if (session.lastSeen < deadline) session.socket.close(CLOSE.timeout, 'heartbeat timeout')
+      else session.socket.ping()
+    }
+  }, deps.heartbeatMs)
+  heartbeat.unref()
+
+  function onResult(session: Session, id: string, reply: Reply) {
+    const settle = session.waiting.get(id)
+    if (settle) return settle(reply)
+    session.unanswered.delete(id)
+    if (store.ack(session.instance.id, id)) metrics.deliveries.inc({ outcome: 'replayed' })
+    const bytes = session.replaying.get(id)
+    if (bytes !== undefined) {
+      session.replaying.delete(id)
+      session.replayBytes -= bytes
+      session.wake?.()
+    }
+  }
+
+  async function pump(session: Session) {
+    if (session.pumping) return
+    session.pumping = true
+    try {
+      while (session.socket.readyState === session.socket.OPEN) {
+        const room = REPLAY_WINDOW - session.replaying.size
+        if (room <= 0 || session.replayBytes >= REPLAY_WINDOW_BYTES) {
+          await new Promise<void>((resolve) => (session.wake = resolve))
+          session.wake = null
+          continue
+        }
+        const rows = store.next(session.instance.id, session.lastSeq, room)
+        if (rows.length === 0) break
+        for (const row of rows) {
+          session.lastSeq = row.seq
+          if (session.unanswered.has(row.id) || session.replaying.has(row.id)) continue
+          session.replaying.set(row.id, row.sealed.length)
+          session.replayBytes += row.sealed.length
+          session.socket.send(
+            encodeFrame({ t: 'sealed', id: row.id, receivedAt: row.receivedAt }, row.sealed),
+          )
+        }
+      }
+    } finally {
+      session.pumping = false
+    }
+  }
+
+  function attach(instance: Instance, socket: WebSocket) {
+    const session: Session = {
+      instance,
+      socket,
+      lastSeen: Date.now(),
+      waiting: new Map(),
+      unanswered: new Set(),
+      replaying: new Map(),
+      replayBytes: 0,
+      pumping: false,
+      lastSeq: 0,
+      wake: null,
+    }
+    const previous = sessions.get(instance.id)
+    sessions.set(instance.id, session)
+    if (previous) previous.socket.close(CLOSE.replaced, 'replaced by a newer connection')
+    else metrics.agentsConnected.inc()
+    const seen = () => {
+      session.lastSeen = Date.now()
+    }
+    socket.on('pong', seen)
+    socket.on('message', (data: Buffer, isBinary) => {
+      seen()
+      try {
+        if (!isBinary) throw new FrameError('text frame')
+        const parsed = parseMessage(data)
+        if (parsed?.message.t === 'result') {
+          const { id, status, headers } = parsed.message
+          onResult(session, id, { status, headers, body: parsed.body })
+        } else if (parsed?.message.t === 'hello') {
+          log.debug({ instance: instance.id, agent: parsed.message.agent }, 'agent hello')
+        }
+      } catch (error) {
+        log.warn(
+          { instance: instance.id, err: (error as Error).message },
+          'malformed frame from agent',
+        )
+        socket.close(CLOSE.protocolError, 'malformed frame')
+      }
+    })
+    socket.on('error', (error) =>
+      log.debug({ instance: instance.id, err: error.message }, 'agent socket error'),
+    )
+    socket.on('close', (code) => {
+      if (sessions.get(instance.id) === session) {
+        sessions.delete(instance.id)
+        metrics.agentsConnected.dec()
+      }
+      for (const settle of session.waiting.values()) settle(null)
+      session.wake?.()
+      log.info({ instance: instance.id, code }, 'agent disconnected')
+    })
+
+    const queued = store.usage(instance.id).count
+    socket.send(
+      encodeFrame({
+        t: 'welcome',
+        v: PROTOCOL_VERSION,
+        instance: instance.id,
+        publicUrl: deps.publicUrl(),
+        queued,
+      }),
+    )
+    log.info({ instance: instance.id, queued, replaced: Boolean(previous) }, 'agent connected')
+    void pump(session)
+  }
+
+  return {
+    attach,
+    /**
+     * Sends a live delivery and waits for the agent's result. Null means "not answered in
+     * time or not sendable now": the caller stores it, and it is replayed on the next tunnel.
+     */
+    forward(
+      instanceId: string,
+      delivery: Delivery,
+      body: Buffer,
+      timeoutMs: number,
+    ): Promise<Reply | null> {
+      const session = sessions.get(instanceId)
+      return session ? send(session, delivery, body, timeoutMs) : Promise.resolve(null)
+    },
+    /** A delivery was just stored: let a connected agent's pump pick it up. */
+    kick(instanceId: string) {
+      const session = sessions.get(instanceId)
+      if (session) void pump(session)
+    },
+    connected: (instanceId: string) => sessions.has(instanceId),
+    closeAll(code: number, reason: string) {
+      clearInterval(heartbeat)
+      for (const session of sessions.values()) session.socket.close(code, reason)
+    },
+  }
+}
+
+function send(
+  session: Session,
+  delivery: Delivery,
+  body: Buffer,
+  timeoutMs: number,
+): Promise<Reply | null> {
+  if (session.pumping || session.waiting.size >= MAX_WAITING) return Promise.resolve(null)
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => settle(null), timeoutMs)
+    const settle = (reply: Reply | null) => {
+      clearTimeout(timer)
+      session.waiting.delete(delivery.id)
+      // Unanswered: it will be stored; this socket already has it, so the pump must not resend.
+      if (!reply) session.unanswered.add(delivery.id)
+      resolve(reply)
+    }
+    session.waiting.set(delivery.id, settle)
+    session.socket.send(encodeFrame(delivery, body))
+  })
+}
