@@ -1,0 +1,119 @@
+// The agent's durable state: one SQLite file in TOEHOLD_HOME (0600, WAL). Each module owns the
+// queries on its tables; the schema lives here so it can be read in one place.
+import { DatabaseSync } from 'node:sqlite'
+
+const SCHEMA = `
+  -- Apps the agent deploys and supervises. desired: 'running' | 'stopped'.
+  CREATE TABLE IF NOT EXISTS apps (
+    name TEXT PRIMARY KEY,
+    repo TEXT NOT NULL,
+    branch TEXT NOT NULL DEFAULT 'main',
+    start TEXT,
+    port INTEGER,
+    health TEXT NOT NULL DEFAULT '/',
+    poll_ms INTEGER,
+    desired TEXT NOT NULL DEFAULT 'running',
+    -- The release directory name ('<seq>-<sha>') the app runs, or last ran; null before the first deploy.
+    current_release TEXT,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- One webhook per app. secret never leaves this file except on enable/rotate.
+  CREATE TABLE IF NOT EXISTS webhooks (
+    app TEXT PRIMARY KEY REFERENCES apps (name) ON DELETE CASCADE,
+    enabled INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Every delivery the agent answered; verified rows also de-duplicate redeliveries.
+  CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    relay_id TEXT NOT NULL,
+    provider_id TEXT,
+    provider TEXT,
+    event TEXT,
+    verified INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    deployment INTEGER,
+    received_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS deliveries_relay ON deliveries (relay_id) WHERE verified = 1;
+  CREATE INDEX IF NOT EXISTS deliveries_provider ON deliveries (app, provider_id) WHERE verified = 1;
+  CREATE INDEX IF NOT EXISTS deliveries_app ON deliveries (app, id);
+
+  -- Deployments, numbered per app (1, 2, 3 …). status: queued | running | live | failed |
+  -- superseded | unchanged; stage: where a running or failed one is.
+  CREATE TABLE IF NOT EXISTS deployments (
+    app TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    stage TEXT,
+    trigger TEXT NOT NULL,
+    ref TEXT,
+    commit_sha TEXT,
+    force INTEGER NOT NULL DEFAULT 0,
+    reason TEXT,
+    release TEXT,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    PRIMARY KEY (app, n)
+  ) STRICT;
+
+  -- Built releases kept on disk for instant rollback.
+  CREATE TABLE IF NOT EXISTS releases (
+    app TEXT NOT NULL,
+    name TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    message TEXT,
+    deployment INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (app, name)
+  ) STRICT;
+
+  -- The process the supervisor runs per app, so a restarted agent can find and end strays.
+  CREATE TABLE IF NOT EXISTS processes (
+    app TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    start_ticks TEXT,
+    release TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Environment for apps and git: scope '' is global, otherwise an app name.
+  CREATE TABLE IF NOT EXISTS env (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) STRICT;
+
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+`
+
+export type Db = DatabaseSync
+
+export function openState(path: string): Db {
+  const db = new DatabaseSync(path)
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+  )
+  db.exec(SCHEMA)
+  return db
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  return (
+    db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
+  )?.value
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  ).run(key, value)
+}

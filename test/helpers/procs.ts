@@ -1,0 +1,160 @@
+// Real processes for tests: a relay and agents started as `node bin/toehold.ts …`, their JSON
+// log lines collected, and awaitable by predicate (no sleeps).
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+export const ROOT = new URL('../..', import.meta.url).pathname
+export const BIN = join(ROOT, 'bin/toehold.ts')
+/** A valid (≥ 24 characters) registration token for relays started by tests. */
+export const REGISTRATION_TOKEN = 'test-registration-token-0123456789'
+
+const cleanups: (() => void)[] = []
+process.on('exit', () => {
+  for (const cleanup of cleanups.reverse()) cleanup()
+})
+
+/** A fresh directory under the OS temp dir, removed when the test process exits. */
+export function tempDir(prefix = 'toehold-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export type LogLine = Record<string, unknown> & { msg?: string; level?: number }
+
+export type Proc = {
+  child: ChildProcess
+  lines: LogLine[]
+  stderr: string
+  /** Resolves with the first log line (past or future) matching; rejects if the process exits first. */
+  waitFor(match: (line: LogLine) => boolean, what?: string): Promise<LogLine>
+  /** Resolves with the exit code / signal; immediately if it already exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+export function spawnToehold(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TOEHOLD_LOG_JSON: '1', TOEHOLD_LOG_LEVEL: 'debug', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: LogLine[] = []
+  const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>()
+  const proc: Proc = {
+    child,
+    lines,
+    stderr: '',
+    exited: new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    ),
+    waitFor(match, what = 'log line') {
+      const seen = lines.find(match)
+      if (seen) return Promise.resolve(seen)
+      return new Promise((resolve, reject) => {
+        const waiter = { match, resolve }
+        waiters.add(waiter)
+        proc.exited.then(({ code, signal }) => {
+          if (!waiters.delete(waiter)) return
+          reject(
+            new Error(
+              `process exited (${code ?? signal}) before ${what}\n${proc.stderr}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
+            ),
+          )
+        })
+      })
+    },
+    kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return proc.exited
+    },
+  }
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: LogLine
+    try {
+      line = JSON.parse(text)
+    } catch {
+      line = { msg: text }
+    }
+    lines.push(line)
+    for (const waiter of waiters) {
+      if (waiter.match(line)) {
+        waiters.delete(waiter)
+        waiter.resolve(line)
+      }
+    }
+  })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    proc.stderr += chunk
+  })
+  cleanups.push(() => child.kill('SIGKILL'))
+  return proc
+}
+
+export type RelayProc = Proc & { url: string; dataDir: string }
+
+export async function startRelay(
+  options: { dataDir?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {},
+): Promise<RelayProc> {
+  const dataDir = options.dataDir ?? join(tempDir('toehold-relay-'), 'data')
+  const proc = spawnToehold(
+    ['relay', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, ...(options.args ?? [])],
+    {
+      RELAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
+      ...options.env,
+    },
+  )
+  const ready = await proc.waitFor((line) => line.msg === 'relay listening', 'relay listening')
+  return Object.assign(proc, { url: ready.url as string, dataDir })
+}
+
+export type AgentProc = Proc & { home: string; instance: string; webhookUrl(app: string): string }
+
+export async function startAgent(
+  relay: { url: string },
+  options: {
+    home?: string
+    env?: NodeJS.ProcessEnv
+    args?: string[]
+    registrationToken?: string | null
+  } = {},
+): Promise<AgentProc> {
+  const home = options.home ?? tempDir('toehold-home-')
+  const token =
+    options.registrationToken === undefined ? REGISTRATION_TOKEN : options.registrationToken
+  const proc = spawnToehold(
+    [
+      'agent',
+      '--relay',
+      relay.url.replace(/^http/, 'ws'),
+      '--home',
+      home,
+      '--api-port',
+      '0',
+      ...(options.args ?? []),
+    ],
+    {
+      ...(token ? { TOEHOLD_REGISTRATION_TOKEN: token } : {}),
+      ...options.env,
+    },
+  )
+  const identity = await proc.waitFor((line) => line.msg === 'agent identity', 'agent identity')
+  const instance = identity.instance as string
+  return Object.assign(proc, {
+    home,
+    instance,
+    webhookUrl: (app: string) => `${relay.url}/hooks/${instance}/${app}`,
+  })
+}
+
+/** Waits until the agent's current tunnel is up (the n-th "connected to relay" line, 1-based). */
+export function connected(agent: Proc, nth = 1): Promise<LogLine> {
+  let count = 0
+  return agent.waitFor(
+    (line) => line.msg === 'connected to relay' && ++count === nth,
+    `connection #${nth}`,
+  )
+}
