@@ -38,6 +38,8 @@ export type TunnelOptions = {
   heartbeatMs?: number
   /** Called after every `welcome`: the place to converge on what was missed. */
   onWelcome?: (welcome: Welcome) => void
+  /** Called when an open tunnel closes. */
+  onClose?: () => void
   maxBackoffMs?: number
   /** Largest frame accepted: a sealed 25 MiB webhook is ~34 MiB of JWE. */
   maxPayload?: number
@@ -217,7 +219,10 @@ export function startTunnel(options: TunnelOptions) {
       const wasConnected = state.connected
       state.connected = false
       state.since = new Date().toISOString()
-      if (wasConnected) log.warn({ code, reason: reason.toString() }, 'tunnel closed')
+      if (wasConnected) {
+        log.warn({ code, reason: reason.toString() }, 'tunnel closed')
+        options.onClose?.()
+      }
       if (code === CLOSE.replaced) log.warn('another agent with this key connected to the relay')
       scheduleReconnect(closeCode === CLOSE.serviceRestart)
     })

@@ -2,6 +2,7 @@
 // The one `toehold` executable: `relay` and `agent` run the two programs; every other
 // command is a client of the local agent's API.
 import { Command, Option } from 'commander'
+import { registerClientCommands } from '../agent/cli/index.ts'
 import { runAgent } from '../agent/main.ts'
 import { runRelay } from '../relay/main.ts'
 
@@ -29,6 +30,10 @@ program
   .option('--relay <url>', 'relay URL, e.g. wss://relay.example.com (env TOEHOLD_RELAY)')
   .option('--home <dir>', 'state directory (env TOEHOLD_HOME, default ~/.toehold)')
   .option('--api-port <port>', 'local API and dashboard port', '7171')
+  .option(
+    '--api-host <host>',
+    'address for the local API (default 127.0.0.1; open to a LAN with care)',
+  )
   .addOption(
     new Option(
       '--registration-token <token>',
@@ -40,6 +45,8 @@ program
     '\nExample:\n  TOEHOLD_REGISTRATION_TOKEN=… toehold agent --relay wss://relay.example.com',
   )
   .action((options) => runAgent(options))
+
+registerClientCommands(program)
 
 program.parseAsync().catch((error: Error) => {
   process.stderr.write(`toehold: ${error.message}\n`)

@@ -48,8 +48,13 @@ export function createSessions(deps: {
   const heartbeat = setInterval(() => {
     const deadline = Date.now() - deps.heartbeatMs * 3
     for (const session of sessions.values()) {
-      if (session.lastSeen < deadline) session.socket.close(CLOSE.timeout, 'heartbeat timeout')
-      else session.socket.ping()
+      if (session.lastSeen >= deadline) session.socket.ping()
+      else {
+        // A silent peer would not answer a close handshake either (ws waits 30 s for one):
+        // cut it off now so its deliveries are queued at once instead of waiting on a dead socket.
+        log.warn({ instance: session.instance.id }, 'agent silent past the heartbeat deadline')
+        session.socket.terminate()
+      }
     }
   }, deps.heartbeatMs)
   heartbeat.unref()

@@ -1,0 +1,71 @@
+// /status and /apps: the apps the agent runs.
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { appNameProblem } from '../../shared/ids.ts'
+import { AppError, addApp, envFor, getApp, removeApp, requireApp } from '../apps.ts'
+import { gitAuth, remoteHead } from '../git.ts'
+import { allStatuses, appStatus } from '../status.ts'
+import { type ApiDeps, readJson } from './context.ts'
+
+const NewApp = z.object({
+  name: z.string().refine((name) => !appNameProblem(name), {
+    error: (issue) => appNameProblem(String(issue.input)) ?? '',
+  }),
+  repo: z.string().min(1).max(2048),
+  branch: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^(?!-)[^\s~^:?*[\\]+$/, 'not a valid branch name')
+    .default('main'),
+  start: z.string().min(1).max(4096).nullable().default(null),
+  port: z.number().int().min(1).max(65535).nullable().default(null),
+  health: z.string().startsWith('/').max(1024).default('/'),
+  pollMs: z.number().int().min(10_000).nullable().default(null),
+  deploy: z.boolean().default(false),
+})
+
+export function appRoutes(deps: ApiDeps) {
+  const { db, deployer } = deps
+  return new Hono()
+    .get('/status', (c) => {
+      const tunnel = deps.tunnel()
+      return c.json({
+        instance: deps.instanceId,
+        relay: tunnel && {
+          url: tunnel.url,
+          connected: tunnel.connected,
+          since: tunnel.since,
+          error: tunnel.lastError,
+        },
+        apps: allStatuses(deps),
+      })
+    })
+    .get('/apps', (c) => c.json(allStatuses(deps)))
+    .post('/apps', async (c) => {
+      const body = await readJson(c, NewApp)
+      if (getApp(db, body.name)) throw new AppError(`app "${body.name}" already exists`, 409)
+      if (body.repo.startsWith('-')) throw new AppError('repo: not a git URL or path')
+      // Refuse a remote that does not answer; only warn when the branch is not there yet.
+      let head: string | null
+      try {
+        head = await remoteHead(body.repo, body.branch, gitAuth(envFor(db, body.name)))
+      } catch (error) {
+        throw new AppError((error as Error).message)
+      }
+      const app = addApp(db, body)
+      const warnings = head
+        ? []
+        : [`branch ${body.branch} does not exist on the remote yet; the first push to it deploys`]
+      const deployment =
+        body.deploy && head ? deployer.request(app.name, { trigger: 'manual' }) : null
+      return c.json({ ...appStatus(deps, app), warnings, deployment: deployment?.id ?? null }, 201)
+    })
+    .get('/apps/:app', (c) => c.json(appStatus(deps, requireApp(db, c.req.param('app')))))
+    .delete('/apps/:app', async (c) => {
+      const app = requireApp(db, c.req.param('app'))
+      await deployer.forget(app.name)
+      removeApp(db, app.name)
+      return c.json({ removed: app.name })
+    })
+}

@@ -1,0 +1,42 @@
+// What every API route module gets, and the helpers they share.
+import type { Context } from 'hono'
+import type { Logger } from 'pino'
+import type { z } from 'zod'
+import { AppError } from '../apps.ts'
+import type { Events } from '../events.ts'
+import type { Home } from '../home.ts'
+import type { AgentMetrics } from '../metrics.ts'
+import type { StatusDeps } from '../status.ts'
+import type { TunnelState } from '../tunnel.ts'
+
+export type ApiDeps = StatusDeps & {
+  home: Home
+  events: Events
+  metrics: AgentMetrics
+  apiKey: string
+  log: Logger
+  tunnel: () => TunnelState | null
+}
+
+/** Largest JSON body the local API reads. */
+export const MAX_JSON = 256 * 1024
+
+/** Parses a JSON body against a schema; a missing or empty body is `{}`. */
+export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  const text = await c.req.text()
+  if (text.length > MAX_JSON) throw new AppError('request body too large')
+  let value: unknown = {}
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text)
+    } catch {
+      throw new AppError('request body is not JSON')
+    }
+  }
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new AppError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`)
+  }
+  return parsed.data
+}

@@ -1,0 +1,29 @@
+// /env: variables for apps and git, global (scope "") or per app. Values are shown only to the
+// holder of the API key; they never reach a log.
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { listEnv, requireApp, setEnv, unsetEnv } from '../apps.ts'
+import { type ApiDeps, readJson } from './context.ts'
+
+export function envRoutes(deps: ApiDeps) {
+  const { db } = deps
+  const scopeOf = (app: string | undefined) => (app ? requireApp(db, app).name : '')
+  return new Hono()
+    .get('/env', (c) => c.json(listEnv(db, scopeOf(c.req.query('app')))))
+    .put('/env', async (c) => {
+      const body = await readJson(
+        c,
+        z.object({ app: z.string().optional(), key: z.string(), value: z.string() }),
+      )
+      setEnv(db, scopeOf(body.app), body.key, body.value)
+      return c.json({ app: body.app ?? null, key: body.key, set: true })
+    })
+    .delete('/env', async (c) => {
+      const body = await readJson(c, z.object({ app: z.string().optional(), key: z.string() }))
+      return c.json({
+        app: body.app ?? null,
+        key: body.key,
+        removed: unsetEnv(db, scopeOf(body.app), body.key),
+      })
+    })
+}

@@ -1,0 +1,60 @@
+// The agent's local API (and, at /, the dashboard): 127.0.0.1 by default, API key required
+// for everything but /health.
+import { timingSafeEqual } from 'node:crypto'
+import { Hono } from 'hono'
+import { AppError } from '../apps.ts'
+import { appRoutes } from './apps.ts'
+import type { ApiDeps } from './context.ts'
+import { deployRoutes } from './deploys.ts'
+import { envRoutes } from './env.ts'
+import { eventRoutes } from './events.ts'
+import { webhookRoutes } from './webhooks.ts'
+
+/** `Authorization: Bearer <key>` or `Token <key>`. */
+function presentedKey(header: string | undefined): string | null {
+  return /^(?:Bearer|Token) (\S+)$/.exec(header ?? '')?.[1] ?? null
+}
+
+export function keyMatches(given: string | null, apiKey: string): boolean {
+  if (given === null) return false
+  const a = Buffer.from(given)
+  const b = Buffer.from(apiKey)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+export function createApi(deps: ApiDeps) {
+  const api = new Hono()
+
+  api.get('/health', (c) => c.json({ ok: true }))
+
+  api.use('*', async (c, next) => {
+    if (!keyMatches(presentedKey(c.req.header('authorization')), deps.apiKey)) {
+      return c.json(
+        {
+          error: 'unauthorized: send Authorization: Bearer <API key> (see TOEHOLD_HOME/agent.json)',
+        },
+        401,
+      )
+    }
+    return next()
+  })
+
+  api.get('/metrics', async (c) =>
+    c.text(await deps.metrics.registry.metrics(), 200, {
+      'content-type': deps.metrics.registry.contentType,
+    }),
+  )
+  api.route('/', appRoutes(deps))
+  api.route('/', webhookRoutes(deps))
+  api.route('/', deployRoutes(deps))
+  api.route('/', envRoutes(deps))
+  api.route('/', eventRoutes(deps))
+
+  api.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404))
+  api.onError((error, c) => {
+    if (error instanceof AppError) return c.json({ error: error.message }, error.status)
+    deps.log.error({ err: error, path: c.req.path }, 'API request failed')
+    return c.json({ error: 'internal error' }, 500)
+  })
+  return api
+}

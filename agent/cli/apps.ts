@@ -1,0 +1,145 @@
+// toehold app add|list|remove, toehold status.
+import type { Command } from 'commander'
+import { parseDuration } from '../../shared/units.ts'
+import type { AppStatus } from '../status.ts'
+import { CliError } from './client.ts'
+import { clientCommand, type Options, run } from './command.ts'
+import { ago, paint, short, status, table } from './output.ts'
+
+type Added = AppStatus & { warnings: string[]; deployment: number | null }
+
+function describe(app: AppStatus): string {
+  const last = app.lastDeployment
+  const lines = [
+    `${paint('bold', app.app)}  ${status(app.state)}${app.desired === 'stopped' ? ' (stopped by you)' : ''}`,
+    `  repo      ${app.repo} (${app.branch})`,
+    `  release   ${app.release ?? '-'}  commit ${short(app.commit)}${app.pid ? `  pid ${app.pid}` : ''}`,
+    `  port      ${app.port ?? '-'}  health ${app.health}`,
+    `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}) ${app.webhook.url ?? ''}` : 'not set up'}`,
+  ]
+  if (last) {
+    lines.push(
+      `  last      #${last.id} ${status(last.status)}${last.stage && last.status !== 'live' ? ` at ${last.stage}` : ''} ${short(last.commit)} ${ago(last.finishedAt ?? last.startedAt)}${last.reason ? `\n            ${paint('red', last.reason)}` : ''}`,
+    )
+  }
+  return lines.join('\n')
+}
+
+export function registerApps(program: Command): void {
+  const app = program.command('app').description('add, list and remove apps')
+
+  clientCommand(
+    app
+      .command('add <name>')
+      .description('register an app (without deploying it unless --deploy)')
+      .requiredOption('--repo <url>', 'git remote URL or path')
+      .option('--branch <branch>', 'branch to track', 'main')
+      .option('--start <cmd>', 'start command when package.json has no "toes" or "start" script')
+      .option('--port <port>', 'port the app listens on (passed as PORT)')
+      .option('--health <path>', 'health check path', '/')
+      .option('--poll <interval>', 'poll the branch on an interval (e.g. 5m) instead of webhooks')
+      .option('--deploy', 'deploy the branch head at once'),
+    'toehold app add blog --repo https://github.com/me/blog --port 3000 --deploy',
+  ).action((name: string, options: Options) =>
+    run(
+      options,
+      (client) => {
+        const port = options.port === undefined ? null : Number(options.port)
+        if (port !== null && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+          throw new CliError('--port must be a number from 1 to 65535')
+        }
+        let pollMs: number | null = null
+        try {
+          pollMs =
+            options.poll === undefined ? null : parseDuration('--poll', options.poll as string)
+        } catch (error) {
+          throw new CliError((error as Error).message)
+        }
+        return client.request<Added>('POST', '/apps', {
+          name,
+          repo: options.repo,
+          branch: options.branch,
+          start: options.start ?? null,
+          port,
+          health: options.health,
+          pollMs,
+          deploy: Boolean(options.deploy),
+        })
+      },
+      (added) =>
+        [
+          `added ${added.app} (${added.repo}, branch ${added.branch})`,
+          ...added.warnings.map((w) => paint('yellow', `warning: ${w}`)),
+          added.deployment
+            ? `deploying: #${added.deployment} (toehold logs ${added.app} ${added.deployment} --follow)`
+            : `next: toehold webhook enable ${added.app}`,
+        ].join('\n'),
+    ),
+  )
+
+  clientCommand(app.command('list').description('list apps'), 'toehold app list --json').action(
+    (options: Options) =>
+      run(
+        options,
+        (client) => client.request<AppStatus[]>('GET', '/apps'),
+        (apps) =>
+          apps.length === 0
+            ? 'no apps yet: toehold app add NAME --repo URL'
+            : table(
+                apps.map((a) => [
+                  a.app,
+                  status(a.state),
+                  short(a.commit),
+                  a.branch,
+                  a.port ? String(a.port) : '-',
+                  a.repo,
+                ]),
+                ['APP', 'STATE', 'COMMIT', 'BRANCH', 'PORT', 'REPO'],
+              ),
+      ),
+  )
+
+  clientCommand(
+    app.command('remove <name>').description('stop an app and forget it'),
+    'toehold app remove blog',
+  ).action((name: string, options: Options) =>
+    run(
+      options,
+      (client) =>
+        client.request<{ removed: string }>('DELETE', `/apps/${encodeURIComponent(name)}`),
+      (result) => `removed ${result.removed}`,
+    ),
+  )
+
+  clientCommand(
+    program.command('status [name]').description('the agent, its relay connection and its apps'),
+    'toehold status blog',
+  ).action((name: string | undefined, options: Options) =>
+    run(
+      options,
+      async (client) =>
+        name
+          ? client.request<AppStatus>('GET', `/apps/${encodeURIComponent(name)}`)
+          : client.request<{
+              instance: string
+              relay: { url: string; connected: boolean; since: string; error: string | null } | null
+              apps: AppStatus[]
+            }>('GET', '/status'),
+      (result) => {
+        if ('app' in result) return describe(result)
+        const relay = result.relay
+        const head = [
+          `instance  ${result.instance}`,
+          `relay     ${relay ? `${relay.url} ${relay.connected ? paint('green', 'connected') : paint('red', 'disconnected')} ${ago(relay.since)}${relay.error ? ` (${relay.error})` : ''}` : 'none (--relay not set)'}`,
+        ]
+        return [
+          ...head,
+          '',
+          ...(result.apps.length
+            ? result.apps.map(describe)
+            : ['no apps yet: toehold app add NAME --repo URL']),
+        ].join('\n')
+      },
+    ),
+  )
+}

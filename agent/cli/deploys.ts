@@ -1,0 +1,4 @@
+// toehold deploy|rollback|start|stop|restart|logs — filled in with the deploy engine.
+import type { Command } from 'commander'
+
+export function registerDeploys(_program: Command): void {}

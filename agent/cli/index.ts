@@ -1,0 +1,13 @@
+// Every client command of the `toehold` CLI.
+import type { Command } from 'commander'
+import { registerApps } from './apps.ts'
+import { registerDeploys } from './deploys.ts'
+import { registerEnv } from './env.ts'
+import { registerWebhooks } from './webhooks.ts'
+
+export function registerClientCommands(program: Command): void {
+  registerApps(program)
+  registerWebhooks(program)
+  registerDeploys(program)
+  registerEnv(program)
+}

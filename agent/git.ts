@@ -1,0 +1,69 @@
+// Running git for an app: the token (GIT_TOKEN, or REV_TOKEN) travels per command in git's
+// config environment, never in a remote URL, a file, the process arguments or a log line.
+import { type SimpleGit, simpleGit } from 'simple-git'
+
+export type GitAuth = { token?: string | undefined; username?: string | undefined }
+
+const ALLOWED_ENV = [
+  'GIT_CONFIG_COUNT',
+  'GIT_CONFIG_KEY_0',
+  'GIT_CONFIG_VALUE_0',
+  'GIT_TERMINAL_PROMPT',
+]
+
+/** The token from an app's environment (app values override global ones). */
+export function gitAuth(env: Record<string, string>): GitAuth {
+  return { token: env.GIT_TOKEN ?? env.REV_TOKEN, username: env.GIT_USERNAME }
+}
+
+export function git(auth: GitAuth, options: { cwd?: string; timeoutMs?: number } = {}): SimpleGit {
+  const env: Record<string, string | undefined> = { ...process.env, GIT_TERMINAL_PROMPT: '0' }
+  if (auth.token) {
+    const basic = Buffer.from(`${auth.username ?? 'x-access-token'}:${auth.token}`).toString(
+      'base64',
+    )
+    Object.assign(env, {
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    })
+  }
+  return simpleGit({
+    ...(options.cwd ? { baseDir: options.cwd } : {}),
+    // Everything in `env` is deliberate: the user's own environment plus the auth config above.
+    allowEnvironment: Object.keys(env),
+    timeout: { block: options.timeoutMs ?? 120_000 },
+  }).env(env)
+}
+
+/** Git's message without credentials a user may have put in a URL, and without noise. */
+export function gitError(error: unknown, auth: GitAuth = {}): string {
+  let text = error instanceof Error ? error.message : String(error)
+  text = text.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1***@')
+  if (auth.token) text = text.split(auth.token).join('***')
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('hint:'))
+  return lines.slice(0, 4).join(' ').slice(0, 500)
+}
+
+/** Asks the remote for a branch's head. Throws with git's reason when the remote does not answer. */
+export async function remoteHead(
+  repo: string,
+  branch: string,
+  auth: GitAuth,
+): Promise<string | null> {
+  try {
+    const out = await git(auth, { timeoutMs: 30_000 }).listRemote([
+      '--',
+      repo,
+      `refs/heads/${branch}`,
+    ])
+    return /^([0-9a-f]{40,64})\t/m.exec(out)?.[1] ?? null
+  } catch (error) {
+    throw new Error(`cannot reach ${redactUrl(repo)}: ${gitError(error, auth)}`)
+  }
+}
+
+export const redactUrl = (url: string) => url.replace(/(\w+:\/\/)[^/@\s]+@/, '$1***@')

@@ -1,0 +1,109 @@
+// The agent's webhook intake, in DESIGN.md's order: app → signature → duplicate → payload → route.
+import type { Logger } from 'pino'
+import type { Delivery } from '../../shared/protocol.ts'
+import { getApp } from '../apps.ts'
+import type { Deployer } from '../deploy/types.ts'
+import type { AgentMetrics } from '../metrics.ts'
+import type { Db } from '../state.ts'
+import type { Answer, DeliveryHandler } from '../tunnel.ts'
+import { getWebhook, recordDelivery, seenDelivery } from '../webhooks.ts'
+import { gitEvent, PayloadError, parseBody } from './payload.ts'
+import { providerDeliveryId, verify } from './verify.ts'
+
+const json = (status: number, value: unknown): Answer => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: Buffer.from(JSON.stringify(value)),
+})
+
+export function createIntake(deps: {
+  db: Db
+  deployer: Deployer
+  metrics: AgentMetrics
+  log: Logger
+}): DeliveryHandler {
+  const { db, deployer, metrics, log } = deps
+
+  return async (delivery: Delivery, body: Buffer) => {
+    const app = getApp(db, delivery.app)
+    const hook = app && getWebhook(db, app.name)
+    if (!app || !hook?.enabled) return json(404, { error: 'unknown app' })
+
+    const providerId = providerDeliveryId(delivery.headers)
+    const record = {
+      app: app.name,
+      relayId: delivery.id,
+      providerId,
+      provider: hook.provider,
+      event: null as string | null,
+      deployment: null as number | null,
+    }
+    const finish = (verified: boolean, result: string, answer: Answer) => {
+      recordDelivery(db, { ...record, verified, status: answer.status, result })
+      metrics.webhooks.inc({ app: app.name, result })
+      log.info(
+        {
+          app: app.name,
+          delivery: delivery.id,
+          providerId,
+          event: record.event,
+          status: answer.status,
+          result,
+        },
+        'webhook',
+      )
+      return answer
+    }
+
+    const scheme = verify(hook.provider, hook.secret, delivery.headers, body)
+    if (!scheme) return finish(false, 'unauthorized', { status: 401 })
+    if (seenDelivery(db, app.name, delivery.id, providerId))
+      return finish(true, 'duplicate', json(200, { status: 'duplicate' }))
+
+    let event: ReturnType<typeof gitEvent>
+    try {
+      event = gitEvent(
+        delivery.headers,
+        parseBody(delivery.headers, body, scheme === 'bearer'),
+        scheme === 'bearer',
+        app.branch,
+      )
+    } catch (error) {
+      if (!(error instanceof PayloadError)) throw error
+      return finish(true, 'invalid_payload', json(400, { error: 'invalid payload' }))
+    }
+    record.event = event.kind === 'other' ? event.name : event.kind
+    const ignored = (reason: string) =>
+      finish(true, 'ignored', json(200, { status: 'ignored', reason }))
+
+    switch (event.kind) {
+      case 'ping':
+        return finish(true, 'ping', json(200, { status: 'ping' }))
+      case 'other':
+        return ignored(`event "${event.name}" does not deploy`)
+      case 'tag':
+        return ignored(`tag ${event.tag}: only pushes to ${app.branch} deploy`)
+      case 'push':
+        if (event.branch !== app.branch)
+          return ignored(`push to ${event.branch}; ${app.name} tracks ${app.branch}`)
+        if (event.commit === null) return ignored(`branch ${event.branch} was deleted`)
+        break
+      case 'trigger':
+        break
+    }
+    const deployment = deployer.request(app.name, {
+      trigger: 'webhook',
+      ...(event.commit ? { commit: event.commit } : {}),
+    })
+    record.deployment = deployment.id
+    return finish(
+      true,
+      'queued',
+      json(202, {
+        status: 'queued',
+        deployment: deployment.id,
+        commit: event.commit ?? deployment.commit,
+      }),
+    )
+  }
+}

@@ -1,0 +1,86 @@
+// Webhook signature checks, over the exact bytes received, in constant time. Each returns
+// false (never throws) for a missing, malformed or wrong signature.
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { Provider } from '../webhooks.ts'
+
+export type Headers = Record<string, string>
+export type Scheme = 'hub-sha256' | 'standard' | 'gitlab-token' | 'bearer'
+
+/** Standard Webhooks: timestamps more than 5 minutes off either way are refused (replays). */
+const TOLERANCE_S = 5 * 60
+
+const equal = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b)
+const hmac = (key: string | Buffer, ...parts: (string | Buffer)[]) => {
+  const mac = createHmac('sha256', key)
+  for (const part of parts) mac.update(part)
+  return mac.digest()
+}
+
+/** `sha256=<hex>`: GitHub/Gitea/Forgejo (X-Hub-Signature-256) and Bitbucket Cloud (X-Hub-Signature). */
+function hubSignature(header: string | undefined, secret: string, body: Buffer): boolean {
+  const hex = /^sha256=([0-9a-f]{64})$/i.exec(header ?? '')?.[1]
+  return hex !== undefined && equal(Buffer.from(hex, 'hex'), hmac(secret, body))
+}
+
+/** The Standard Webhooks key: base64 after an optional `whsec_` prefix (as its reference libraries read it). */
+const standardKey = (secret: string) =>
+  Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64')
+
+function standardSignature(headers: Headers, secret: string, body: Buffer, now: number): boolean {
+  const id = headers['webhook-id']
+  const timestamp = headers['webhook-timestamp']
+  const signatures = headers['webhook-signature']
+  if (!id || !timestamp || !signatures || !/^\d{1,12}$/.test(timestamp)) return false
+  if (Math.abs(now / 1000 - Number(timestamp)) > TOLERANCE_S) return false
+  const expected = hmac(standardKey(secret), `${id}.${timestamp}.`, body)
+  // Several space-separated signatures may be sent while the sender rotates secrets.
+  return signatures.split(' ').some((entry) => {
+    const [version, value] = entry.split(',', 2)
+    return version === 'v1' && value !== undefined && equal(Buffer.from(value, 'base64'), expected)
+  })
+}
+
+function plainToken(given: string | undefined, secret: string): boolean {
+  return given !== undefined && equal(Buffer.from(given), Buffer.from(secret))
+}
+
+/**
+ * Which scheme authenticated this delivery for an app with `provider` and `secret`, or null.
+ * Every provider also takes `Authorization: Bearer <secret>`, the manual trigger from a CI.
+ */
+export function verify(
+  provider: Provider,
+  secret: string,
+  headers: Headers,
+  body: Buffer,
+  now = Date.now(),
+): Scheme | null {
+  const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1]
+  if (bearer !== undefined) return plainToken(bearer, secret) ? 'bearer' : null
+  switch (provider) {
+    case 'github':
+      return hubSignature(headers['x-hub-signature-256'], secret, body) ? 'hub-sha256' : null
+    case 'bitbucket':
+      return hubSignature(headers['x-hub-signature'], secret, body) ? 'hub-sha256' : null
+    case 'gitlab':
+      if (headers['webhook-signature'] !== undefined)
+        return standardSignature(headers, secret, body, now) ? 'standard' : null
+      return plainToken(headers['x-gitlab-token'], secret) ? 'gitlab-token' : null
+    case 'rev':
+    case 'standard':
+      return standardSignature(headers, secret, body, now) ? 'standard' : null
+  }
+}
+
+/** The sender's own delivery id, kept across its redeliveries. */
+export function providerDeliveryId(headers: Headers): string | null {
+  return (
+    headers['x-github-delivery'] ??
+    headers['x-gitea-delivery'] ??
+    headers['idempotency-key'] ??
+    headers['x-gitlab-webhook-uuid'] ??
+    headers['x-request-uuid'] ??
+    headers['webhook-id'] ??
+    null
+  )
+}

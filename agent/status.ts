@@ -1,0 +1,92 @@
+// What the API, CLI and dashboard say about an app, assembled in one place.
+import { type App, getApp, listApps } from './apps.ts'
+import { lastDeployment } from './deploy/deployments.ts'
+import type { Deployer, Deployment, RunState } from './deploy/types.ts'
+import type { Db } from './state.ts'
+import { getWebhook, type Provider, recentDeliveries } from './webhooks.ts'
+
+export type AppStatus = {
+  app: string
+  state: RunState
+  desired: App['desired']
+  release: string | null
+  commit: string | null
+  pid: number | null
+  repo: string
+  branch: string
+  port: number | null
+  health: string
+  lastDeployment: Pick<
+    Deployment,
+    'id' | 'status' | 'stage' | 'commit' | 'startedAt' | 'finishedAt' | 'reason'
+  > | null
+  webhook: { enabled: boolean; provider: Provider; url: string | null } | null
+}
+
+export type StatusDeps = {
+  db: Db
+  deployer: Deployer
+  instanceId: string
+  /** Base of webhook URLs (the relay's public URL), once known. */
+  publicUrl: () => string | null
+}
+
+export function webhookUrl(deps: StatusDeps, app: string): string | null {
+  const base = deps.publicUrl()
+  return base ? `${base.replace(/\/+$/, '')}/hooks/${deps.instanceId}/${app}` : null
+}
+
+function releaseCommit(db: Db, app: App): string | null {
+  if (!app.currentRelease) return null
+  const row = db
+    .prepare('SELECT commit_sha FROM releases WHERE app = ? AND name = ?')
+    .get(app.name, app.currentRelease) as { commit_sha: string } | undefined
+  return row?.commit_sha ?? null
+}
+
+export function appStatus(deps: StatusDeps, app: App): AppStatus {
+  const runtime = deps.deployer.runtime(app.name)
+  const last = lastDeployment(deps.db, app.name)
+  const hook = getWebhook(deps.db, app.name)
+  return {
+    app: app.name,
+    state: runtime.state,
+    desired: app.desired,
+    release: app.currentRelease,
+    commit: releaseCommit(deps.db, app),
+    pid: runtime.pid,
+    repo: app.repo,
+    branch: app.branch,
+    port: app.port,
+    health: app.health,
+    lastDeployment: last && {
+      id: last.id,
+      status: last.status,
+      stage: last.stage,
+      commit: last.commit,
+      startedAt: last.startedAt,
+      finishedAt: last.finishedAt,
+      reason: last.reason,
+    },
+    webhook: hook
+      ? { enabled: hook.enabled, provider: hook.provider, url: webhookUrl(deps, app.name) }
+      : null,
+  }
+}
+
+export const allStatuses = (deps: StatusDeps) =>
+  listApps(deps.db).map((app) => appStatus(deps, app))
+
+export function webhookStatus(deps: StatusDeps, name: string) {
+  const app = getApp(deps.db, name)
+  const hook = app && getWebhook(deps.db, name)
+  const deliveries = recentDeliveries(deps.db, name, 20)
+  return {
+    app: name,
+    enabled: hook?.enabled ?? false,
+    provider: hook?.provider ?? null,
+    url: hook ? webhookUrl(deps, name) : null,
+    lastDelivery: deliveries[0] ?? null,
+    deliveries,
+  }
+}
