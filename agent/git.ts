@@ -4,19 +4,15 @@ import { type SimpleGit, simpleGit } from 'simple-git'
 
 export type GitAuth = { token?: string | undefined; username?: string | undefined }
 
-const ALLOWED_ENV = [
-  'GIT_CONFIG_COUNT',
-  'GIT_CONFIG_KEY_0',
-  'GIT_CONFIG_VALUE_0',
-  'GIT_TERMINAL_PROMPT',
-]
-
 /** The token from an app's environment (app values override global ones). */
 export function gitAuth(env: Record<string, string>): GitAuth {
   return { token: env.GIT_TOKEN ?? env.REV_TOKEN, username: env.GIT_USERNAME }
 }
 
-export function git(auth: GitAuth, options: { cwd?: string; timeoutMs?: number } = {}): SimpleGit {
+export function git(
+  auth: GitAuth,
+  options: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {},
+): SimpleGit {
   const env: Record<string, string | undefined> = { ...process.env, GIT_TERMINAL_PROMPT: '0' }
   if (auth.token) {
     const basic = Buffer.from(`${auth.username ?? 'x-access-token'}:${auth.token}`).toString(
@@ -30,6 +26,7 @@ export function git(auth: GitAuth, options: { cwd?: string; timeoutMs?: number }
   }
   return simpleGit({
     ...(options.cwd ? { baseDir: options.cwd } : {}),
+    ...(options.signal ? { abort: options.signal } : {}),
     // Everything in `env` is deliberate: the user's own environment plus the auth config above.
     allowEnvironment: Object.keys(env),
     timeout: { block: options.timeoutMs ?? 120_000 },

@@ -58,6 +58,9 @@ const SCHEMA = `
     force INTEGER NOT NULL DEFAULT 0,
     reason TEXT,
     release TEXT,
+    -- The deployed commit's subject line, and per-stage/per-step durations (JSON, milliseconds).
+    message TEXT,
+    timings TEXT,
     created_at INTEGER NOT NULL,
     started_at INTEGER,
     finished_at INTEGER,
@@ -75,13 +78,17 @@ const SCHEMA = `
     PRIMARY KEY (app, name)
   ) STRICT;
 
-  -- The process the supervisor runs per app, so a restarted agent can find and end strays.
+  -- The process groups the agent runs per app (role 'app': the app itself; 'build': an install
+  -- or predeploy step), so a restarted agent can find and end strays. start_ticks is field 22
+  -- of /proc/<pid>/stat: with the pid it tells our process from a recycled pid.
   CREATE TABLE IF NOT EXISTS processes (
-    app TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'app',
     pid INTEGER NOT NULL,
     start_ticks TEXT,
     release TEXT NOT NULL,
-    started_at INTEGER NOT NULL
+    started_at INTEGER NOT NULL,
+    PRIMARY KEY (app, role)
   ) STRICT;
 
   -- Environment for apps and git: scope '' is global, otherwise an app name.

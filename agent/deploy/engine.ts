@@ -1,11 +1,25 @@
-// PLACEHOLDER until the deploy engine lands: records requests as queued deployments.
+// The deploy engine: per app a lane that runs one deployment at a time, with one pending slot
+// where newer requests replace older ones (newest wins, the replaced one is `superseded`);
+// start/stop/restart, rollback, convergence and polling; recovery at start, shutdown at SIGTERM.
+import { rmSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { Logger } from 'pino'
+import { type App, AppError, envFor, getApp, listApps, requireApp, setDesired } from '../apps.ts'
 import type { Events } from '../events.ts'
+import { gitAuth, remoteHead } from '../git.ts'
 import type { Home } from '../home.ts'
 import type { AgentMetrics } from '../metrics.ts'
 import type { Db } from '../state.ts'
-import { createDeployment, getDeployment, listDeployments } from './deployments.ts'
-import type { Deployer } from './types.ts'
+import { getWebhook } from '../webhooks.ts'
+import { createDeployment, deployedBefore, getDeployment, listDeployments } from './deployments.ts'
+import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './launch.ts'
+import { runDeployment } from './pipeline.ts'
+import { announceQueued, settle } from './progress.ts'
+import { recover } from './recover.ts'
+import { currentCommit, findRelease, listReleases, previousRelease } from './releases.ts'
+import { settingsFor } from './settings.ts'
+import { createSupervisor } from './supervisor.ts'
+import type { Deployer, Deployment, DeployRequest, Trigger } from './types.ts'
 
 export type DeployerDeps = {
   db: Db
@@ -15,27 +29,229 @@ export type DeployerDeps = {
   metrics: AgentMetrics
 }
 
+type Lane = {
+  pending: { deployment: Deployment; request: DeployRequest } | null
+  running: Promise<void> | null
+  abort: AbortController | null
+  debounce: NodeJS.Timeout | null
+}
+
+/** How often the poller looks for apps whose --poll interval is due. */
+const POLL_TICK_MS = 1000
+
 export function createDeployer(deps: DeployerDeps): Deployer {
-  const { db } = deps
-  const missing = () => {
-    throw new Error('the deploy engine is not implemented yet')
+  const { db, home, log } = deps
+  const bun = findBun()
+  if (!bun) log.warn("bun is not on the agent's PATH: deployments will fail until it is")
+  const shutdown = new AbortController()
+  const locks = new Map<string, Promise<unknown>>()
+  const ctx: Context = {
+    ...deps,
+    supervisor: createSupervisor(deps),
+    bun,
+    signal: shutdown.signal,
+    exclusive(app, fn) {
+      const result = (locks.get(app) ?? Promise.resolve()).then(fn)
+      locks.set(
+        app,
+        result.catch(() => {}),
+      )
+      return result
+    },
   }
+  const { supervisor } = ctx
+  const lanes = new Map<string, Lane>()
+
+  const laneOf = (app: string) => {
+    let lane = lanes.get(app)
+    if (!lane) {
+      lane = { pending: null, running: null, abort: null, debounce: null }
+      lanes.set(app, lane)
+    }
+    return lane
+  }
+
+  function pump(app: string): void {
+    const lane = lanes.get(app)
+    if (!lane?.pending || lane.running || lane.debounce || shutdown.signal.aborted) return
+    const { deployment, request } = lane.pending
+    lane.pending = null
+    const abort = new AbortController()
+    lane.abort = abort
+    lane.running = runDeployment(ctx, deployment, request, abort.signal)
+      .catch((error: Error) => log.error({ app, err: error }, 'deployment crashed'))
+      .finally(() => {
+        lane.running = null
+        lane.abort = null
+        pump(app)
+      })
+  }
+
+  function enqueue(app: string, deployment: Deployment, request: DeployRequest): Deployment {
+    const lane = laneOf(app)
+    announceQueued(ctx, deployment)
+    if (lane.pending)
+      settle(ctx, app, lane.pending.deployment.id, 'superseded', `superseded by #${deployment.id}`)
+    lane.pending = { deployment, request }
+    if (lane.debounce) clearTimeout(lane.debounce)
+    lane.debounce = null
+    const { debounceMs } = settingsFor(envFor(db, app))
+    if (debounceMs > 0) {
+      lane.debounce = setTimeout(() => {
+        lane.debounce = null
+        pump(app)
+      }, debounceMs)
+    } else pump(app)
+    return deployment
+  }
+
+  function request(name: string, request: DeployRequest): Deployment {
+    const app = requireApp(db, name)
+    if (request.ref?.startsWith('-'))
+      throw new AppError(`not a branch, tag or commit: ${request.ref}`)
+    const deployment = createDeployment(db, app.name, {
+      trigger: request.trigger,
+      ref: request.ref ?? null,
+      commit: request.commit ?? null,
+      force: request.force ?? false,
+    })
+    return enqueue(app.name, deployment, request)
+  }
+
+  /** Brings the current release up; an AppError (409) with the reason if it does not come up. */
+  async function up(app: App): Promise<void> {
+    if (!app.currentRelease)
+      throw new AppError(`${app.name} has not been deployed yet: toehold deploy ${app.name}`, 409)
+    try {
+      await bringUp(ctx, app, app.currentRelease, settingsFor(envFor(db, app.name)))
+    } catch (error) {
+      throw new AppError(`${app.name} did not start: ${(error as Error).message}`, 409)
+    }
+  }
+
+  // Convergence and polling: deploy the branch head when it moved to a commit never tried yet.
+  const checking = new Set<string>()
+  async function check(app: App, trigger: Extract<Trigger, 'converge' | 'poll'>): Promise<void> {
+    if (!app.currentRelease || checking.has(app.name) || shutdown.signal.aborted) return
+    checking.add(app.name)
+    try {
+      const head = await remoteHead(app.repo, app.branch, gitAuth(envFor(db, app.name)))
+      if (!head || head === currentCommit(db, app.name, app.currentRelease)) return
+      // A commit that failed (or was rolled back from) is not retried on every check.
+      if (deployedBefore(db, app.name, head)) return
+      log.info({ app: app.name, commit: head, trigger }, 'branch moved: deploying')
+      request(app.name, { trigger, commit: head })
+    } catch (error) {
+      log.warn(
+        { app: app.name, trigger, reason: (error as Error).message },
+        'cannot check the branch',
+      )
+    } finally {
+      checking.delete(app.name)
+    }
+  }
+
+  const lastPoll = new Map<string, number>()
+  const started = Date.now()
+  const poller = setInterval(() => {
+    const now = Date.now()
+    for (const app of listApps(db)) {
+      if (!app.pollMs || now - (lastPoll.get(app.name) ?? started) < app.pollMs) continue
+      lastPoll.set(app.name, now)
+      void check(app, 'poll')
+    }
+  }, POLL_TICK_MS)
+  poller.unref()
+
   return {
-    request: (app, request) =>
-      createDeployment(db, app, { ...request, commit: request.commit ?? null }),
-    rollback: missing,
-    start: async () => missing(),
-    stop: async () => missing(),
-    restart: async () => missing(),
-    runtime: () => ({ state: 'not_deployed', pid: null, since: null, restarts: 0 }),
+    request,
+    rollback(name, to) {
+      const app = requireApp(db, name)
+      const target = to
+        ? findRelease(db, app.name, to, app.currentRelease)
+        : previousRelease(db, app.name, app.currentRelease)
+      if (!target) {
+        const kept = listReleases(db, app.name, app.currentRelease).map((r) => r.name)
+        throw new AppError(
+          to
+            ? `no kept release "${to}" of ${app.name} (kept: ${kept.join(', ') || 'none'})`
+            : `${app.name} has no earlier release to roll back to (kept: ${kept.join(', ') || 'none'})`,
+          404,
+        )
+      }
+      if (target.name === app.currentRelease)
+        throw new AppError(`${app.name} already runs ${target.name}`, 409)
+      const deployment = createDeployment(db, app.name, {
+        trigger: 'rollback',
+        ref: target.name,
+        commit: target.commit,
+        release: target.name,
+      })
+      return enqueue(app.name, deployment, { trigger: 'rollback', ref: target.name })
+    },
+    async start(name) {
+      setDesired(db, requireApp(db, name).name, 'running')
+      await ctx.exclusive(name, async () => {
+        const state = supervisor.runtime(name)?.state
+        if (state === 'running' || state === 'starting') return
+        await supervisor.stop(name)
+        await up(requireApp(db, name))
+      })
+    },
+    async stop(name) {
+      setDesired(db, requireApp(db, name).name, 'stopped')
+      await ctx.exclusive(name, () => supervisor.stop(name))
+    },
+    async restart(name) {
+      setDesired(db, requireApp(db, name).name, 'running')
+      await ctx.exclusive(name, async () => {
+        await supervisor.stop(name)
+        await up(requireApp(db, name))
+      })
+    },
+    runtime(name) {
+      const known = supervisor.runtime(name)
+      if (known) return { ...known }
+      return {
+        state: getApp(db, name)?.currentRelease ? 'stopped' : 'not_deployed',
+        pid: null,
+        since: null,
+        restarts: 0,
+      }
+    },
     deployments: (app, limit) => listDeployments(db, app, limit),
     deployment: (app, id) => getDeployment(db, app, id),
-    releases: () => [],
-    buildLogPath: missing,
-    appLogPath: missing,
-    converge: async () => {},
-    recover: async () => {},
-    forget: async () => {},
-    shutdown: async () => {},
+    releases: (app) => listReleases(db, app, getApp(db, app)?.currentRelease ?? null),
+    buildLogPath: (app, id) => buildLogPath(home, app, id),
+    appLogPath: (app) => appLogPath(home, app),
+    async converge() {
+      await Promise.all(
+        listApps(db)
+          .filter((app) => getWebhook(db, app.name)?.enabled)
+          .map((app) => check(app, 'converge')),
+      )
+    },
+    recover: () => recover(ctx, request),
+    async forget(name) {
+      const lane = lanes.get(name)
+      lanes.delete(name)
+      if (lane) {
+        if (lane.debounce) clearTimeout(lane.debounce)
+        lane.abort?.abort()
+        await lane.running
+      }
+      await ctx.exclusive(name, () => supervisor.forget(name))
+      rmSync(dirname(home.releases(name)), { recursive: true, force: true })
+    },
+    async shutdown() {
+      shutdown.abort()
+      clearInterval(poller)
+      for (const lane of lanes.values()) {
+        if (lane.debounce) clearTimeout(lane.debounce)
+        lane.abort?.abort()
+      }
+      await Promise.all([...lanes.values()].map((lane) => lane.running))
+      await supervisor.stopAll()
+    },
   }
 }

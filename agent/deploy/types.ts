@@ -1,7 +1,8 @@
 // The deploy engine's contract with the rest of the agent (intake, API, CLI, dashboard).
 import type { DeploymentStatus, Stage } from '../events.ts'
 
-export type Trigger = 'webhook' | 'manual' | 'converge' | 'poll' | 'rollback'
+/** `recover`: the agent restarted during a deployment and requests its commit again (once). */
+export type Trigger = 'webhook' | 'manual' | 'converge' | 'poll' | 'rollback' | 'recover'
 
 export type DeployRequest = {
   /** A pushed commit: the engine deploys the tracked branch's head, which must contain it. */
@@ -22,7 +23,14 @@ export type Deployment = {
   ref: string | null
   commit: string | null
   release: string | null
+  /** The deployed commit's subject line. */
+  message: string | null
   reason: string | null
+  /**
+   * Milliseconds per stage (`queued`, `fetching`, …) and per step the agent does not control:
+   * `git`, `install`, `predeploy`, `stop` (the old process), `boot` (spawn to healthy), `total`.
+   */
+  timings: Record<string, number>
   createdAt: string
   startedAt: string | null
   finishedAt: string | null

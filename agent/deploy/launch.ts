@@ -1,0 +1,163 @@
+// Running a release: the environment apps and build steps see, the start command, and bringing
+// a release up through the health check. Shared by deployments, start/restart and recovery.
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
+import type { Logger } from 'pino'
+import { type App, envFor } from '../apps.ts'
+import type { Events } from '../events.ts'
+import type { Home } from '../home.ts'
+import type { AgentMetrics } from '../metrics.ts'
+import type { Db } from '../state.ts'
+import { portTaken, waitHealthy } from './health.ts'
+import type { Settings } from './settings.ts'
+import type { Launched, Supervisor } from './supervisor.ts'
+
+/** What the engine's parts share. */
+export type Context = {
+  db: Db
+  home: Home
+  log: Logger
+  events: Events
+  metrics: AgentMetrics
+  supervisor: Supervisor
+  /** bun's absolute path, found on PATH at agent start; null when it is not there. */
+  bun: string | null
+  /** Aborted when the agent shuts down. */
+  signal: AbortSignal
+  /** Runs `fn` alone for this app: a deployment's switch, start, stop, restart. */
+  exclusive<T>(app: string, fn: () => Promise<T>): Promise<T>
+}
+
+export function findBun(path = process.env.PATH ?? ''): string | null {
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue
+    try {
+      accessSync(join(dir, 'bun'), constants.X_OK)
+      return join(dir, 'bun')
+    } catch {}
+  }
+  return null
+}
+
+export function requireBun(bun: string | null): string {
+  if (bun) return bun
+  throw new Error(
+    "bun is not on the agent's PATH: install it (https://bun.sh) and restart the agent",
+  )
+}
+
+export const appLogPath = (home: Home, app: string) => join(home.logs(app), 'app.log')
+export const buildLogPath = (home: Home, app: string, deployment: number) =>
+  join(home.logs(app), `deploy-${String(deployment).padStart(3, '0')}.log`)
+
+/** The agent's own variables (TOEHOLD_*, RELAY_*: its secrets and settings) stay with the agent. */
+const PRIVATE = /^(TOEHOLD_|RELAY_)|^PORT$/
+/** Credentials set for git are for git only. */
+const GIT_CREDENTIALS = new Set(['GIT_TOKEN', 'REV_TOKEN', 'GIT_USERNAME'])
+
+/** The agent's environment without its own secrets, then the global env, the app's env, PORT. */
+export function appEnv(db: Db, app: App): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !PRIVATE.test(key)) env[key] = value
+  }
+  for (const [key, value] of Object.entries(envFor(db, app.name))) {
+    if (!GIT_CREDENTIALS.has(key)) env[key] = value
+  }
+  if (app.port !== null) env.PORT = String(app.port)
+  return env
+}
+
+export type PackageJson = { scripts?: Record<string, string> }
+
+/** The release's package.json; null when there is none. */
+export function readPackage(dir: string): PackageJson | null {
+  const path = join(dir, 'package.json')
+  if (!existsSync(path)) return null
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    throw new Error(`package.json is not valid JSON: ${(error as Error).message}`)
+  }
+}
+
+/** `scripts.toes`, else `scripts.start` (through bun), else the app's configured command. */
+export function startCommand(bun: string | null, dir: string, app: App): string[] {
+  const scripts = readPackage(dir)?.scripts ?? {}
+  for (const script of ['toes', 'start']) {
+    if (scripts[script]) return [requireBun(bun), 'run', script]
+  }
+  if (app.start) return ['sh', '-c', app.start]
+  throw new Error(
+    `no start command: add a "start" script to package.json, or register the app with --start`,
+  )
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Spawns the release (the previous process is already stopped). */
+export async function launchRelease(
+  ctx: Context,
+  app: App,
+  release: string,
+  settings: Settings,
+): Promise<Launched> {
+  const dir = join(ctx.home.releases(app.name), release)
+  if (!existsSync(dir)) throw new Error(`release ${release} is no longer on disk`)
+  const argv = startCommand(ctx.bun, dir, app)
+  if (app.port !== null) {
+    // Our old process is gone; anything still listening is someone else's, and would answer
+    // the health check in the new release's place.
+    const deadline = Date.now() + 2000
+    while (await portTaken(app.port)) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `port ${app.port} is in use by another program: free it, or give ${app.name} another port`,
+        )
+      await pause(50)
+    }
+  }
+  return ctx.supervisor.launch({
+    app: app.name,
+    release,
+    cwd: dir,
+    argv,
+    env: appEnv(ctx.db, app),
+    logPath: appLogPath(ctx.home, app.name),
+    graceMs: settings.graceMs,
+    backoffMs: settings.backoffMs,
+  })
+}
+
+export function healthCheck(
+  app: App,
+  launched: Launched,
+  settings: Settings,
+  signal: AbortSignal,
+): Promise<void> {
+  return waitHealthy({
+    port: app.port,
+    path: app.health,
+    timeoutMs: settings.healthTimeoutMs,
+    aliveMs: settings.aliveMs,
+    exited: launched.exited,
+    signal,
+  })
+}
+
+/** Launch, health check, then supervision; an unhealthy process is stopped again. */
+export async function bringUp(
+  ctx: Context,
+  app: App,
+  release: string,
+  settings: Settings,
+): Promise<void> {
+  const launched = await launchRelease(ctx, app, release, settings)
+  try {
+    await healthCheck(app, launched, settings, ctx.signal)
+  } catch (error) {
+    await ctx.supervisor.stop(app.name)
+    throw error
+  }
+  ctx.supervisor.healthy(app.name)
+}

@@ -1,0 +1,139 @@
+// Fetching: a cached bare clone per app, the commit to deploy resolved in it, and that commit's
+// tree written into a fresh release directory. Releases hold no .git link, so pruning the cache
+// or old releases never breaks one. The token travels per command (agent/git.ts).
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { type GitAuth, git, gitError, redactUrl } from '../git.ts'
+
+export type Source = {
+  app: string
+  repo: string
+  branch: string
+  /** The bare clone: home.repoCache(app). */
+  cache: string
+  auth: GitAuth
+  signal: AbortSignal
+}
+
+export type Resolved = { commit: string; message: string }
+
+const short = (sha: string) => sha.slice(0, 7)
+
+/** Talks to the remote: through agent/git.ts, which carries the token. */
+const remote = (source: Source, args: string[]) =>
+  git(source.auth, { cwd: source.cache, signal: source.signal }).raw(args)
+
+/** Works inside the cache only: plain git, no credentials anywhere near it. */
+async function local(source: Source, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('git', ['--git-dir', source.cache, ...args], {
+    signal: source.signal,
+    maxBuffer: 16 * 1024 * 1024,
+  })
+  return stdout
+}
+
+/** Git's failure to fetch, as a reason a person can act on. */
+function fetchProblem(source: Source, error: unknown): string {
+  const text = gitError(error, source.auth)
+  const url = redactUrl(source.repo)
+  if (
+    /could not read (Username|Password)|Authentication failed|requested URL returned error: 40[13]/i.test(
+      text,
+    )
+  )
+    return `authentication failed for ${url}: check the token (toehold env set ${source.app} GIT_TOKEN …)`
+  if (/couldn't find remote ref/i.test(text))
+    return `branch ${source.branch} does not exist on ${url}`
+  return `remote unreachable: ${text}`
+}
+
+async function fetch(source: Source, refspecs: string[]): Promise<void> {
+  if (!existsSync(join(source.cache, 'HEAD'))) {
+    mkdirSync(source.cache, { recursive: true })
+    await local(source, ['init', '--bare', '--quiet'])
+  }
+  try {
+    await remote(source, ['fetch', '--quiet', '--no-tags', '--', source.repo, ...refspecs])
+  } catch (error) {
+    source.signal.throwIfAborted()
+    throw new Error(fetchProblem(source, error))
+  }
+}
+
+/** The commit a revision names in the cache, with its subject line; null when it names none. */
+async function lookUp(source: Source, rev: string): Promise<Resolved | null> {
+  try {
+    const out = await local(source, [
+      'log',
+      '-1',
+      '--format=%H%x00%s',
+      '--end-of-options',
+      `${rev}^{commit}`,
+    ])
+    const [commit = '', message = ''] = out.trim().split('\0')
+    return { commit, message }
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The commit to deploy. Without `ref`: the tracked branch's head, which must contain `hint` (a
+ * pushed commit) when one is given. With `ref`: exactly that branch, tag or commit.
+ */
+export async function resolveCommit(
+  source: Source,
+  want: { hint?: string | undefined; ref?: string | undefined },
+): Promise<Resolved> {
+  const url = redactUrl(source.repo)
+  if (want.ref === undefined) {
+    const tracking = `refs/remotes/origin/${source.branch}`
+    await fetch(source, [`+refs/heads/${source.branch}:${tracking}`])
+    const head = await lookUp(source, tracking)
+    if (!head) throw new Error(`branch ${source.branch} does not exist on ${url}`)
+    if (want.hint && want.hint !== head.commit) {
+      try {
+        await local(source, ['merge-base', '--is-ancestor', want.hint, head.commit])
+      } catch {
+        throw new Error(`commit ${short(want.hint)} is not on branch ${source.branch} of ${url}`)
+      }
+    }
+    return head
+  }
+
+  const ref = want.ref
+  await fetch(source, ['+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'])
+  for (const rev of [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref]) {
+    const found = await lookUp(source, rev)
+    if (found) return found
+  }
+  // A full sha on no branch or tag may still be on the remote (e.g. a pull request's head).
+  if (/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref)) {
+    try {
+      await remote(source, ['fetch', '--quiet', '--no-tags', '--', source.repo, ref])
+    } catch {
+      throw new Error(`commit ${ref} does not exist on ${url}`)
+    }
+    const found = await lookUp(source, ref)
+    if (found) return found
+  }
+  throw new Error(`no branch, tag or commit "${ref}" on ${url}`)
+}
+
+/** Writes the commit's files (not its history) into `dir`. */
+export async function checkout(source: Source, commit: string, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true })
+  await local(source, ['--work-tree', dir, 'read-tree', '-u', '--reset', commit])
+}
+
+/** Lock files a git killed together with the agent left behind; they would fail the next fetch. */
+export function clearStaleLocks(cache: string): void {
+  const list = (dir: string, recursive: boolean) =>
+    existsSync(dir) ? readdirSync(dir, { withFileTypes: true, recursive }) : []
+  for (const entry of [...list(cache, false), ...list(join(cache, 'refs'), true)]) {
+    if (entry.isFile() && entry.name.endsWith('.lock'))
+      rmSync(join(entry.parentPath, entry.name), { force: true })
+  }
+}
