@@ -27,8 +27,10 @@ export function git(
   return simpleGit({
     ...(options.cwd ? { baseDir: options.cwd } : {}),
     ...(options.signal ? { abort: options.signal } : {}),
-    // Everything in `env` is deliberate: the user's own environment plus the auth config above.
+    // Everything in `env` is deliberate: the user's own environment plus the auth config above
+    // (GIT_CONFIG_COUNT is ours: simple-git guards it as a way to inject config).
     allowEnvironment: Object.keys(env),
+    unsafe: { allowUnsafeConfigEnvCount: true },
     timeout: { block: options.timeoutMs ?? 120_000 },
   }).env(env)
 }

@@ -3,11 +3,14 @@
 // push → live, second push, unchanged and --force, the collapsing pending slot, logs, stop/start/
 // restart with prepared releases, and rollback.
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { toehold } from './helpers/cli.ts'
 import {
   type Agent,
   addApp,
+  alive,
   answer,
   answers,
   appRepo,
@@ -214,4 +217,13 @@ describe('deploys', () => {
       assert.match(nowhere.json.error, /no kept release "nope" of blog \(kept: /)
     },
   )
+
+  test('removing an app stops it and deletes its files', T, async () => {
+    const pid = (await answer(port))?.pid
+    const removed = await cli('app', 'remove', 'blog', '--json')
+    assert.equal(removed.code, 0, removed.stderr)
+    assert.equal(await answer(port), null)
+    assert.equal(alive(pid ?? 0), false)
+    assert.equal(existsSync(join(agent.home, 'apps', 'blog')), false)
+  })
 })

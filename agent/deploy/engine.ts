@@ -225,11 +225,9 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     buildLogPath: (app, id) => buildLogPath(home, app, id),
     appLogPath: (app) => appLogPath(home, app),
     async converge() {
-      await Promise.all(
-        listApps(db)
-          .filter((app) => getWebhook(db, app.name)?.enabled)
-          .map((app) => check(app, 'converge')),
-      )
+      const apps = listApps(db).filter((app) => getWebhook(db, app.name)?.enabled)
+      await Promise.all(apps.map((app) => check(app, 'converge')))
+      log.info({ apps: apps.length }, 'converged')
     },
     recover: () => recover(ctx, request),
     async forget(name) {

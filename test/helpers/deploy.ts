@@ -32,6 +32,7 @@ export type Answer<T = any> = { status: number; body: T }
 export type Agent = Proc & {
   home: string
   url: string
+  // biome-ignore lint/suspicious/noExplicitAny: see Answer
   api<T = any>(method: string, path: string, body?: unknown): Promise<Answer<T>>
 }
 
@@ -175,18 +176,30 @@ export const answers = (port: number, version: string) =>
     return got?.version === version && got
   }, `version ${version} on port ${port}`)
 
-/** Pids of the processes running from the app's releases (zombies excluded). */
-export function appProcesses(home: string, app: string): number[] {
+/** The processes running from the app's release directories (zombies have no cwd). */
+export function appProcesses(home: string, app: string): { pid: number; release: string }[] {
   const releases = join(home, 'apps', app, 'releases')
-  const pids: number[] = []
+  const found: { pid: number; release: string }[] = []
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
-      if (readlinkSync(`/proc/${name}/cwd`).startsWith(releases)) pids.push(Number(name))
+      const cwd = readlinkSync(`/proc/${name}/cwd`)
+      if (cwd.startsWith(`${releases}/`))
+        found.push({
+          pid: Number(name),
+          release: cwd.slice(releases.length + 1).split('/')[0] ?? '',
+        })
     } catch {}
   }
-  return pids
+  return found
 }
+
+/** Waits until a deployment's build log has the line. */
+export const logLine = (agent: Agent, app: string, id: number, line: string) =>
+  until(async () => {
+    const log = await agent.api('GET', `/logs/${app}/${id}?format=json`)
+    return log.body.lines?.includes(line)
+  }, `"${line}" in the log of #${id}`)
 
 export function alive(pid: number): boolean {
   try {
