@@ -1,0 +1,78 @@
+// A stand-in relay for agent-side tests: accepts the agent's tunnel, lets the test send exact
+// frames (including redeliveries of one id) and await the agent's results.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { decodeJwt, importJWK, type JWK } from 'jose'
+import { type WebSocket, WebSocketServer } from 'ws'
+import { encodeFrame } from '../../shared/frame.ts'
+import { type Delivery, parseMessage, type Result } from '../../shared/protocol.ts'
+import { seal } from '../../shared/seal.ts'
+
+export type FakeRelay = {
+  url: string
+  /** Resolves with the next agent connection (its instance id and sealing key). */
+  nextConnection(): Promise<{ socket: WebSocket; instance: string; sealingJwk: JWK }>
+  deliver(
+    socket: WebSocket,
+    delivery: Delivery,
+    body: Buffer,
+  ): Promise<{ result: Result; body: Buffer }>
+  deliverSealed(
+    socket: WebSocket,
+    delivery: Delivery,
+    body: Buffer,
+    sealingJwk: JWK,
+  ): Promise<{ result: Result; body: Buffer }>
+  /** Sends raw bytes and resolves with the result for `id`. */
+  sendRaw(socket: WebSocket, frame: Buffer, id: string): Promise<{ result: Result; body: Buffer }>
+  close(): Promise<void>
+}
+
+export async function startFakeRelay(): Promise<FakeRelay> {
+  const server = createServer()
+  const wss = new WebSocketServer({ server, path: '/connect' })
+  const waiting: ((connection: Awaited<ReturnType<FakeRelay['nextConnection']>>) => void)[] = []
+  const results = new Map<string, (value: { result: Result; body: Buffer }) => void>()
+
+  wss.on('connection', (socket, req) => {
+    const claims = decodeJwt((req.headers.authorization ?? '').replace(/^Bearer /, ''))
+    const instance = claims.sub as string
+    socket.on('message', (data: Buffer) => {
+      const parsed = parseMessage(data)
+      if (parsed?.message.t === 'result')
+        results.get(parsed.message.id)?.({ result: parsed.message, body: parsed.body })
+    })
+    socket.send(encodeFrame({ t: 'welcome', v: 1, instance, publicUrl: url, queued: 0 }))
+    waiting.shift()?.({ socket, instance, sealingJwk: claims.seal as JWK })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  const sendRaw: FakeRelay['sendRaw'] = (socket, frame, id) =>
+    new Promise((resolve) => {
+      results.set(id, resolve)
+      socket.send(frame)
+    })
+
+  return {
+    url,
+    nextConnection: () => new Promise((resolve) => waiting.push(resolve)),
+    deliver: (socket, delivery, body) => sendRaw(socket, encodeFrame(delivery, body), delivery.id),
+    async deliverSealed(socket, delivery, body, sealingJwk) {
+      const sealed = await seal(
+        encodeFrame(delivery, body),
+        (await importJWK(sealingJwk, 'ECDH-ES+A256KW')) as CryptoKey,
+      )
+      return sendRaw(
+        socket,
+        encodeFrame({ t: 'sealed', id: delivery.id, receivedAt: delivery.receivedAt }, sealed),
+        delivery.id,
+      )
+    },
+    sendRaw,
+    async close() {
+      for (const client of wss.clients) client.terminate()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
