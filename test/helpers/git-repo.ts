@@ -38,7 +38,7 @@ export function createRepo(branch = 'main'): Repo {
     work,
     git: (...args) => run(work, ...args),
     commit(files, message = 'change', to = branch) {
-      const current = run(work, 'rev-parse', '--abbrev-ref', 'HEAD')
+      const current = run(work, 'symbolic-ref', '--short', 'HEAD')
       if (current !== to) run(work, 'checkout', '--quiet', '-B', to)
       for (const [path, text] of Object.entries(files)) {
         mkdirSync(dirname(join(work, path)), { recursive: true })
