@@ -137,6 +137,17 @@ describe('deploys', () => {
     assert.equal((await answer(gatedPort))?.version, 'v3')
   })
 
+  test('a debounce lets a burst of requests settle into one deployment', T, async () => {
+    const bursty = await freePort()
+    await addApp(agent, 'bursty', appRepo(), { port: bursty, env: { TOEHOLD_DEBOUNCE: '300ms' } })
+    const first = (await agent.api('POST', '/apps/bursty/deploy')).body
+    const second = (await agent.api('POST', '/apps/bursty/deploy')).body
+    const replaced = await deployment(agent, 'bursty', first.id)
+    assert.deepEqual([replaced.status, replaced.startedAt], ['superseded', null])
+    assert.equal((await finished(agent, 'bursty', second.id)).status, 'live')
+    await answers(bursty, 'v1')
+  })
+
   test('logs: a deployment by number, 007 form or commit prefix; --tail; --app', T, async () => {
     const byNumber = await cli('logs', 'blog', '1')
     assert.equal(byNumber.code, 0, byNumber.stderr)

@@ -15,7 +15,7 @@ import { createDeployment, deployedBefore, getDeployment, listDeployments } from
 import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './launch.ts'
 import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
-import { recover } from './recover.ts'
+import { leftovers, recover } from './recover.ts'
 import { currentCommit, findRelease, listReleases, previousRelease } from './releases.ts'
 import { settingsFor } from './settings.ts'
 import { createSupervisor } from './supervisor.ts'
@@ -41,6 +41,7 @@ const POLL_TICK_MS = 1000
 
 export function createDeployer(deps: DeployerDeps): Deployer {
   const { db, home, log } = deps
+  const left = leftovers(db)
   const bun = findBun()
   if (!bun) log.warn("bun is not on the agent's PATH: deployments will fail until it is")
   const shutdown = new AbortController()
@@ -229,7 +230,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
       await Promise.all(apps.map((app) => check(app, 'converge')))
       log.info({ apps: apps.length }, 'converged')
     },
-    recover: () => recover(ctx, request),
+    recover: () => recover(ctx, left, request),
     async forget(name) {
       const lane = lanes.get(name)
       lanes.delete(name)

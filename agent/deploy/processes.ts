@@ -37,7 +37,3 @@ export function listProcesses(db: Db): ProcessRecord[] {
     }[]
   ).map(({ start_ticks, ...row }) => ({ ...row, startTicks: start_ticks }))
 }
-
-export function clearProcesses(db: Db): void {
-  db.prepare('DELETE FROM processes').run()
-}

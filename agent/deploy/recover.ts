@@ -2,18 +2,34 @@
 // fail what it left unfinished, clear half-built releases, bring every app back to its desired
 // state on its current (last good) release, and request the interrupted commit again — once.
 import { envFor, getApp, listApps } from '../apps.ts'
+import type { Db } from '../state.ts'
 import { unfinishedDeployments } from './deployments.ts'
 import { ours, stopGroup } from './groups.ts'
 import { bringUp, type Context } from './launch.ts'
-import { clearProcesses, listProcesses } from './processes.ts'
+import { forgetProcess, listProcesses, type ProcessRecord } from './processes.ts'
 import { settle } from './progress.ts'
 import { removeLeftovers } from './releases.ts'
 import { settingsFor } from './settings.ts'
 import { clearStaleLocks } from './source.ts'
 import type { Deployment, DeployRequest } from './types.ts'
 
+export type Leftovers = {
+  processes: ProcessRecord[]
+  deployments: (Deployment & { force: boolean })[]
+}
+
+/**
+ * What the previous agent left: read when the engine is created, before the API can take
+ * requests, so nothing the new agent starts is mistaken for it.
+ */
+export const leftovers = (db: Db): Leftovers => ({
+  processes: listProcesses(db),
+  deployments: unfinishedDeployments(db),
+})
+
 export async function recover(
   ctx: Context,
+  left: Leftovers,
   again: (app: string, request: DeployRequest) => void,
 ): Promise<void> {
   const { db, home, log } = ctx
@@ -21,20 +37,21 @@ export async function recover(
   // Only groups whose leader still has its recorded start time (or whose leader is gone but
   // members are left) are ours: a recycled pid is someone else's and is left alone.
   await Promise.all(
-    listProcesses(db).map(async (stray) => {
-      if (!ours(stray.pid, stray.startTicks)) return
-      log.warn(
-        { app: stray.app, role: stray.role, pid: stray.pid },
-        'ending a process the previous agent left',
-      )
-      const app = getApp(db, stray.app)
-      await stopGroup(stray.pid, settingsFor(app ? envFor(db, app.name) : {}).graceMs)
+    left.processes.map(async (stray) => {
+      if (ours(stray.pid, stray.startTicks)) {
+        log.warn(
+          { app: stray.app, role: stray.role, pid: stray.pid },
+          'ending a process the previous agent left',
+        )
+        const app = getApp(db, stray.app)
+        await stopGroup(stray.pid, settingsFor(app ? envFor(db, app.name) : {}).graceMs)
+      }
+      forgetProcess(db, stray.app, stray.role, stray.pid)
     }),
   )
-  clearProcesses(db)
 
   const interrupted = new Map<string, Deployment & { force: boolean }>()
-  for (const deployment of unfinishedDeployments(db)) {
+  for (const deployment of left.deployments) {
     settle(
       ctx,
       deployment.app,
@@ -58,19 +75,21 @@ export async function recover(
       .filter((app) => app.desired === 'running' && app.currentRelease)
       .map((app) =>
         ctx
-          .exclusive(app.name, () =>
-            bringUp(ctx, app, app.currentRelease as string, settingsFor(envFor(db, app.name))),
-          )
-          .then(
-            () => log.info({ app: app.name, release: app.currentRelease }, 'app restored'),
-            (error: Error) =>
-              log.error({ app: app.name, reason: error.message }, 'could not restore the app'),
+          .exclusive(app.name, async () => {
+            // A deployment requested meanwhile may have brought it up already.
+            if (ctx.supervisor.runtime(app.name)) return
+            await bringUp(ctx, app, app.currentRelease as string, settingsFor(envFor(db, app.name)))
+            log.info({ app: app.name, release: app.currentRelease }, 'app restored')
+          })
+          .catch((error: Error) =>
+            log.error({ app: app.name, reason: error.message }, 'could not restore the app'),
           ),
       ),
   )
 
   // A deployment interrupted by a restart goes again, unless it was already such a second try
   // (a commit that kills the agent must not loop) or a rollback (the user decides again).
+  let retried = 0
   for (const deployment of interrupted.values()) {
     if (deployment.trigger === 'recover' || deployment.trigger === 'rollback') continue
     if (!getApp(db, deployment.app)) continue
@@ -80,6 +99,7 @@ export async function recover(
       ...(deployment.ref ? { ref: deployment.ref } : {}),
       ...(!deployment.ref && deployment.commit ? { commit: deployment.commit } : {}),
     })
+    retried += 1
   }
-  log.info({ apps: apps.length, redeploying: interrupted.size }, 'recovered')
+  log.info({ apps: apps.length, retried }, 'recovered')
 }
