@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // The one `toehold` executable: `relay` and `agent` run the two programs; every other
-// command is a client of the local agent's API.
+// command is a client of the local agent's API (and loads only what a client needs).
 import { Command, Option } from 'commander'
 import { registerClientCommands } from '../agent/cli/index.ts'
-import { runAgent } from '../agent/main.ts'
-import { runRelay } from '../relay/main.ts'
+
+/** `--json` on the long-running commands: their output is the log, so make it JSON lines. */
+function jsonLogs<T extends { json?: boolean }>(options: T): T {
+  if (options.json) process.env.TOEHOLD_LOG_JSON = '1'
+  return options
+}
 
 const program = new Command('toehold')
   .description('Deploy the apps on your home box the moment you push.')
@@ -18,11 +22,12 @@ program
   .option('--host <host>', 'address to bind (env RELAY_HOST)', undefined)
   .option('--data <dir>', 'data directory (env RELAY_DATA_DIR)', undefined)
   .option('--public-url <url>', 'public base URL of webhook URLs (env RELAY_PUBLIC_URL)')
+  .option('--json', 'log JSON lines even on a terminal (env TOEHOLD_LOG_JSON)')
   .addHelpText(
     'after',
     '\nExample:\n  RELAY_PUBLIC_URL=https://relay.example.com toehold relay --port 8080 --data /var/lib/toehold-relay',
   )
-  .action((options) => runRelay(options))
+  .action(async (options) => (await import('../relay/main.ts')).runRelay(jsonLogs(options)))
 
 program
   .command('agent')
@@ -40,11 +45,12 @@ program
       "the relay's registration token, first connection only",
     ).env('TOEHOLD_REGISTRATION_TOKEN'),
   )
+  .option('--json', 'log JSON lines even on a terminal (env TOEHOLD_LOG_JSON)')
   .addHelpText(
     'after',
     '\nExample:\n  TOEHOLD_REGISTRATION_TOKEN=… toehold agent --relay wss://relay.example.com',
   )
-  .action((options) => runAgent(options))
+  .action(async (options) => (await import('../agent/main.ts')).runAgent(jsonLogs(options)))
 
 registerClientCommands(program)
 
