@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION,
   parseMessage,
   REGISTRATION_HEADER,
+  type Sealed,
   type Welcome,
 } from '../shared/protocol.ts'
 import { unseal } from '../shared/seal.ts'
@@ -103,6 +104,20 @@ export function startTunnel(options: TunnelOptions) {
     reply(ws, delivery.id, answer)
   }
 
+  // Deliveries reach the handler in the order the relay sent them (queued ones in arrival order).
+  // Opening a sealed one is asynchronous and WebCrypto may finish several out of order, so each
+  // waits until the ones before it are open; the handlers themselves still run concurrently.
+  let inOrder: Promise<unknown> = Promise.resolve()
+
+  const open = async (sealed: Sealed, body: Buffer) => {
+    const inner = await unseal(body, identity.sealingPrivateKey).then(
+      (plain) => parseMessage(Buffer.from(plain)),
+      () => null,
+    )
+    if (inner?.message.t !== 'delivery' || inner.message.id !== sealed.id) return null
+    return { message: inner.message, body: inner.body }
+  }
+
   const onFrame = async (ws: WebSocket, data: Buffer) => {
     const parsed = parseMessage(data)
     if (!parsed) return
@@ -119,22 +134,19 @@ export function startTunnel(options: TunnelOptions) {
         'connected to relay',
       )
       options.onWelcome?.(message)
-    } else if (message.t === 'delivery') {
-      await handle(ws, message, body)
-    } else if (message.t === 'sealed') {
-      const inner = await unseal(body, identity.sealingPrivateKey).then(
-        (plain) => parseMessage(Buffer.from(plain)),
-        () => null,
+    } else if (message.t === 'delivery' || message.t === 'sealed') {
+      const next = inOrder.then(() =>
+        message.t === 'delivery' ? { message, body } : open(message, body),
       )
-      if (inner?.message.t !== 'delivery' || inner.message.id !== message.id) {
-        // Answering is what removes it from the relay's queue; refusing would wedge the queue.
-        log.error({ delivery: message.id }, 'queued delivery does not open with our key: discarded')
-        return reply(ws, message.id, {
-          status: 400,
-          body: Buffer.from('{"error":"undecryptable delivery"}'),
-        })
-      }
-      await handle(ws, inner.message, inner.body)
+      inOrder = next.catch(() => {})
+      const opened = await next
+      if (opened) return handle(ws, opened.message, opened.body)
+      // Answering is what removes it from the relay's queue; refusing would wedge the queue.
+      log.error({ delivery: message.id }, 'queued delivery does not open with our key: discarded')
+      reply(ws, message.id, {
+        status: 400,
+        body: Buffer.from('{"error":"undecryptable delivery"}'),
+      })
     }
   }
 
