@@ -116,14 +116,14 @@ describe('faults', { concurrency: true }, () => {
   })
 
   test('the app never answers its health check (timeout set per app)', T, async () => {
-    const { repo, port } = await liveApp('silent', { env: { TOEHOLD_HEALTH_TIMEOUT: '1500ms' } })
+    const { repo, port } = await liveApp('silent', { env: { TOEHOLD_HEALTH_TIMEOUT: '2s' } })
     repo.commit({ 'version.txt': 'v2\n', 'mode.txt': 'silent\n' }, 'v2 never listens')
     const failed = await brokenPush('silent', port)
     assert.equal(failed.stage, 'health_check')
     assert.match(
       failed.reason ?? '',
       new RegExp(
-        `^health check: GET http://127\\.0\\.0\\.1:${port}/ got no answer within 1\\.5s \\(last: ECONNREFUSED\\); 001-`,
+        `^health check: GET http://127\\.0\\.0\\.1:${port}/ got no answer within 2s \\(last: ECONNREFUSED\\); 001-`,
       ),
     )
   })

@@ -3,6 +3,8 @@
 // push → live, second push, unchanged and --force, the collapsing pending slot, logs, stop/start/
 // restart with prepared releases, and rollback.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -23,6 +25,7 @@ import {
   startAgent,
   until,
 } from './helpers/deploy.ts'
+import { BIN } from './helpers/procs.ts'
 
 const T = { timeout: 60_000 }
 
@@ -128,8 +131,25 @@ describe('deploys', () => {
     assert.equal(replaced.status, 'superseded')
     assert.equal(replaced.reason, `superseded by #${newest.id}`)
 
+    // Followed from the middle: what was written so far, then on until the deployment ends.
+    const following = spawn(process.execPath, [
+      BIN,
+      'logs',
+      'gated',
+      String(first.id),
+      '--follow',
+      '--home',
+      agent.home,
+    ])
+    let followed = ''
+    following.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      followed += chunk
+    })
+    const exited = once(following, 'exit')
+    await until(() => followed.includes('predeploy: waiting for the gate\n'), 'the followed log')
     await open(gate)
     assert.equal((await finished(agent, 'gated', first.id)).status, 'live')
+    assert.deepEqual(await exited, [0, null], 'the follow ends with the deployment')
     await open(gate)
     const last = await finished(agent, 'gated', newest.id)
     assert.equal(last.status, 'live', last.reason ?? '')

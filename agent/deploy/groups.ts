@@ -3,7 +3,7 @@
 // recycled pid and sees past zombies (PID 1 in a container may never reap orphans).
 import { readdirSync, readFileSync } from 'node:fs'
 
-export type ProcStat = {
+type ProcStat = {
   pid: number
   state: string
   pgrp: number
@@ -14,9 +14,9 @@ export type ProcStat = {
 }
 
 /** Linux fixes the clock tick userspace sees (USER_HZ) at 100 per second. */
-export const TICKS_PER_SECOND = 100
+const TICKS_PER_SECOND = 100
 
-export function readStat(pid: number): ProcStat | null {
+function readStat(pid: number): ProcStat | null {
   let text: string
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -69,7 +69,7 @@ export function ours(pgid: number, ticks: string | null): boolean {
   return members(pgid).length > 0
 }
 
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal)
   } catch {}

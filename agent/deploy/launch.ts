@@ -68,7 +68,7 @@ export function appEnv(db: Db, app: App): Record<string, string> {
   return env
 }
 
-export type PackageJson = { scripts?: Record<string, string> }
+type PackageJson = { scripts?: Record<string, string> }
 
 /** The release's package.json; null when there is none. */
 export function readPackage(dir: string): PackageJson | null {
@@ -82,7 +82,7 @@ export function readPackage(dir: string): PackageJson | null {
 }
 
 /** `scripts.toes`, else `scripts.start` (through bun), else the app's configured command. */
-export function startCommand(bun: string | null, dir: string, app: App): string[] {
+function startCommand(bun: string | null, dir: string, app: App): string[] {
   const scripts = readPackage(dir)?.scripts ?? {}
   for (const script of ['toes', 'start']) {
     if (scripts[script]) return [requireBun(bun), 'run', script]

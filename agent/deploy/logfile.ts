@@ -11,7 +11,7 @@ import {
 } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
 
-export const LOG_CAP = 5 * 1024 * 1024
+const LOG_CAP = 5 * 1024 * 1024
 /** A "line" without a newline is cut here, so a progress bar cannot grow one without bound. */
 const MAX_LINE = 64 * 1024
 

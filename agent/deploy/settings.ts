@@ -20,7 +20,7 @@ export type Settings = {
   keepReleases: number
 }
 
-export const DEFAULTS: Settings = {
+const DEFAULTS: Settings = {
   debounceMs: 0,
   buildTimeoutMs: 10 * 60_000,
   healthTimeoutMs: 30_000,
