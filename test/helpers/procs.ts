@@ -12,6 +12,8 @@ export const BIN = join(ROOT, 'bin/toehold.ts')
 export const REGISTRATION_TOKEN = 'test-registration-token-0123456789'
 
 const cleanups: (() => void)[] = []
+/** Processes started here that have not exited yet. */
+const running = new Set<Proc>()
 process.on('exit', () => {
   for (const cleanup of cleanups.reverse()) cleanup()
 })
@@ -91,7 +93,17 @@ export function spawnToehold(args: string[], env: NodeJS.ProcessEnv = {}): Proc 
     proc.stderr += chunk
   })
   cleanups.push(() => child.kill('SIGKILL'))
+  running.add(proc)
+  proc.exited.then(() => running.delete(proc))
   return proc
+}
+
+/**
+ * Kills (SIGKILL) every process started here that still runs. For an `after` hook: a failed test
+ * that left a relay or agent behind would otherwise keep the test file from ever exiting.
+ */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((proc) => proc.kill('SIGKILL')))
 }
 
 export type RelayProc = Proc & { url: string; dataDir: string }
