@@ -91,8 +91,22 @@ export function createSupervisor(deps: {
     }
     metrics.appUp.set({ app }, state === 'running' ? 1 : 0)
     metrics.appPid.set({ app }, unit.current?.pid ?? 0)
+    sample(unit)
     events.emit({ type: 'app', app, state, at: unit.runtime.since as string })
   }
+
+  /** CPU and memory of the app's group into the metrics: at each change, and every few seconds. */
+  const sample = (unit: Unit) => {
+    const { cpuSeconds, memoryBytes } = unit.current
+      ? usage(unit.current.pid)
+      : { cpuSeconds: 0, memoryBytes: 0 }
+    metrics.appCpu.set({ app: unit.spec.app }, cpuSeconds)
+    metrics.appMemory.set({ app: unit.spec.app }, memoryBytes)
+  }
+  const sampler = setInterval(() => {
+    for (const unit of units.values()) sample(unit)
+  }, 5000)
+  sampler.unref()
 
   async function spawnProcess(unit: Unit): Promise<Running> {
     const { spec } = unit
@@ -171,16 +185,6 @@ export function createSupervisor(deps: {
       })
     }, delay)
   }
-
-  const sampler = setInterval(() => {
-    for (const unit of units.values()) {
-      if (!unit.current) continue
-      const { cpuSeconds, memoryBytes } = usage(unit.current.pid)
-      metrics.appCpu.set({ app: unit.spec.app }, cpuSeconds)
-      metrics.appMemory.set({ app: unit.spec.app }, memoryBytes)
-    }
-  }, 10_000)
-  sampler.unref()
 
   async function stop(app: string): Promise<void> {
     const unit = units.get(app)
