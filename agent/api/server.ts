@@ -1,8 +1,10 @@
-// The agent's local API (and, at /, the dashboard): 127.0.0.1 by default, API key required
-// for everything but /health.
+// The agent's local API (and, at /, the dashboard): 127.0.0.1 by default, the API key (or a
+// dashboard session signed in with it) required for everything but /health and the sign-in.
 import { timingSafeEqual } from 'node:crypto'
 import { Hono } from 'hono'
 import { AppError } from '../apps.ts'
+import { csrfProblem } from '../dashboard/guard.ts'
+import { createDashboard } from '../dashboard/index.ts'
 import { appRoutes } from './apps.ts'
 import type { ApiDeps } from './context.ts'
 import { deployRoutes } from './deploys.ts'
@@ -25,19 +27,30 @@ export function keyMatches(given: string | null, apiKey: string): boolean {
 export function createApi(deps: ApiDeps) {
   const api = new Hono()
 
-  api.get('/health', (c) => c.json({ ok: true }))
+  const dashboard = createDashboard(deps)
 
+  api.get('/health', (c) => c.json({ ok: true }))
+  api.route('/', dashboard.open)
+
+  // The API key in a header (the CLI), or the dashboard's session cookie: a browser sends that
+  // by itself, so state-changing requests with it must also pass the CSRF checks.
   api.use('*', async (c, next) => {
-    if (!keyMatches(presentedKey(c.req.header('authorization')), deps.apiKey)) {
-      return c.json(
-        {
-          error: 'unauthorized: send Authorization: Bearer <API key> (see TOEHOLD_HOME/agent.json)',
-        },
-        401,
-      )
+    if (keyMatches(presentedKey(c.req.header('authorization')), deps.apiKey)) return next()
+    const session = dashboard.sessions.of(c)
+    if (session) {
+      const refused = await csrfProblem(c, session)
+      return refused ? c.json({ error: refused }, 403) : next()
     }
-    return next()
+    if (dashboard.isPage(c)) return dashboard.signIn(c)
+    return c.json(
+      {
+        error: 'unauthorized: send Authorization: Bearer <API key> (see TOEHOLD_HOME/agent.json)',
+      },
+      401,
+    )
   })
+
+  api.route('/', dashboard.pages)
 
   api.get('/metrics', async (c) =>
     c.text(await deps.metrics.registry.metrics(), 200, {

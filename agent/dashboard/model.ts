@@ -1,0 +1,59 @@
+// What the dashboard's pages show, gathered from the same sources as the API. Token values never
+// leave here: only whether one is set, and where.
+import type { ApiDeps } from '../api/context.ts'
+import { type App, listApps, listEnv } from '../apps.ts'
+import type { Deployment, Release } from '../deploy/types.ts'
+import { type AppStatus, appStatus, webhookStatus } from '../status.ts'
+import type { TunnelState } from '../tunnel.ts'
+import { type Provider, providerNotes } from '../webhooks.ts'
+
+export type AppCard = AppStatus & { message: string | null }
+
+export type Overview = {
+  instance: string
+  /** null when the agent runs without --relay. */
+  relay: TunnelState | null
+  apps: AppCard[]
+}
+
+export type TokenKey = 'GIT_TOKEN' | 'REV_TOKEN'
+
+export type AppPage = {
+  card: AppCard
+  releases: Release[]
+  deployments: Deployment[]
+  webhook: ReturnType<typeof webhookStatus> & { notes: string[] }
+  /** The git token for the app's provider: its variable and where it is set, if anywhere. */
+  token: { key: TokenKey; scope: 'app' | 'global' | null }
+}
+
+function card(deps: ApiDeps, app: App): AppCard {
+  const status = appStatus(deps, app)
+  const live = deps.deployer.releases(app.name).find((release) => release.live)
+  return { ...status, message: live?.message ?? null }
+}
+
+export function overview(deps: ApiDeps): Overview {
+  return {
+    instance: deps.instanceId,
+    relay: deps.tunnel(),
+    apps: listApps(deps.db).map((app) => card(deps, app)),
+  }
+}
+
+export const tokenKey = (provider: Provider | null): TokenKey =>
+  provider === 'rev' ? 'REV_TOKEN' : 'GIT_TOKEN'
+
+export function appPage(deps: ApiDeps, app: App): AppPage {
+  const webhook = webhookStatus(deps, app.name)
+  const key = tokenKey(webhook.provider)
+  const scope =
+    key in listEnv(deps.db, app.name) ? 'app' : key in listEnv(deps.db, '') ? 'global' : null
+  return {
+    card: card(deps, app),
+    releases: deps.deployer.releases(app.name),
+    deployments: deps.deployer.deployments(app.name, 20),
+    webhook: { ...webhook, notes: providerNotes(webhook.provider ?? 'github') },
+    token: { key, scope },
+  }
+}
