@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { sign } from '@octokit/webhooks-methods'
 import examples from '@octokit/webhooks-examples/api.github.com/index.json' with { type: 'json' }
+import { sign } from '@octokit/webhooks-methods'
 import { toehold } from './helpers/cli.ts'
 import { createRepo } from './helpers/git-repo.ts'
 import { connected, startAgent } from './helpers/procs.ts'
@@ -13,7 +13,9 @@ import { type Stack, startStack } from './helpers/stack.ts'
 
 type Example = { name: string; examples: Record<string, unknown>[] }
 const example = (event: string, match: (payload: Record<string, unknown>) => boolean) => {
-  const found = (examples as unknown as Example[]).find((e) => e.name === event)?.examples.find(match)
+  const found = (examples as unknown as Example[])
+    .find((e) => e.name === event)
+    ?.examples.find(match)
   assert.ok(found, `no ${event} example`)
   return found
 }
@@ -25,7 +27,11 @@ const issues = example('issues', () => true)
 let stack: Stack
 let hook: { url: string; secret: string }
 
-async function github(event: string, payload: unknown, options: { delivery?: string; secret?: string; url?: string; form?: boolean } = {}) {
+async function github(
+  event: string,
+  payload: unknown,
+  options: { delivery?: string; secret?: string; url?: string; form?: boolean } = {},
+) {
   const json = JSON.stringify(payload)
   const body = options.form ? `payload=${encodeURIComponent(json)}` : json
   return stack.post(options.url ?? hook.url, body, {
@@ -68,7 +74,10 @@ describe('GitHub deliveries', () => {
   it('ignores other branches, tags, deletions and other events, saying why', async () => {
     const other = await github('push', { ...pushToMaster, ref: 'refs/heads/feature' })
     assert.equal(other.status, 200)
-    assert.deepEqual(other.json, { status: 'ignored', reason: 'push to feature; site tracks master' })
+    assert.deepEqual(other.json, {
+      status: 'ignored',
+      reason: 'push to feature; site tracks master',
+    })
 
     const tag = await github('push', tagPush)
     assert.equal(tag.status, 200)
@@ -163,7 +172,14 @@ describe('bad input', () => {
 
   it('refuses bad app names at `app add` and at the URL', async () => {
     for (const name of ['a/b', '..', 'a..b', 'bad\u0007name', 'Upper', '_lead', 'x'.repeat(64)]) {
-      const res = await toehold(stack.agent.home, ['app', 'add', name, '--repo', stack.repo.remote, '--json'])
+      const res = await toehold(stack.agent.home, [
+        'app',
+        'add',
+        name,
+        '--repo',
+        stack.repo.remote,
+        '--json',
+      ])
       assert.equal(res.code, 1, name)
       assert.match(res.json.error, /app names are/, name)
     }
@@ -181,7 +197,10 @@ describe('bad input', () => {
     assert.deepEqual(unknown.json, { error: 'unknown app' })
 
     const off = await stack.addApp('paused', 'github')
-    assert.equal((await toehold(stack.agent.home, ['webhook', 'disable', 'paused', '--json'])).code, 0)
+    assert.equal(
+      (await toehold(stack.agent.home, ['webhook', 'disable', 'paused', '--json'])).code,
+      0,
+    )
     const disabled = await github('ping', ping, { url: off.url, secret: off.secret })
     assert.equal(disabled.status, 404)
     assert.deepEqual(disabled.json, { error: 'unknown app' })
@@ -210,7 +229,14 @@ describe('webhook management', () => {
     assert.ok(!status.stdout.includes(hook.secret))
 
     await stack.addApp('rotating', 'github')
-    const rotated = await toehold(stack.agent.home, ['webhook', 'rotate', 'rotating', '--provider', 'rev', '--json'])
+    const rotated = await toehold(stack.agent.home, [
+      'webhook',
+      'rotate',
+      'rotating',
+      '--provider',
+      'rev',
+      '--json',
+    ])
     assert.equal(rotated.code, 0)
     assert.equal(rotated.json.provider, 'rev')
     assert.match(rotated.json.secret, /^whsec_[A-Za-z0-9+/]{43}=$/)
@@ -225,11 +251,23 @@ describe('webhook management', () => {
   it('defaults NAME to the app whose repo is the current directory, else lists the apps', async () => {
     const repo = createRepo('master')
     repo.commit({ 'README.md': 'own repo' }, 'initial', 'master')
-    await toehold(stack.agent.home, ['app', 'add', 'own', '--repo', repo.remote, '--branch', 'master'])
-    const here = await toehold(stack.agent.home, ['webhook', 'status', '--json'], { cwd: repo.work })
+    await toehold(stack.agent.home, [
+      'app',
+      'add',
+      'own',
+      '--repo',
+      repo.remote,
+      '--branch',
+      'master',
+    ])
+    const here = await toehold(stack.agent.home, ['webhook', 'status', '--json'], {
+      cwd: repo.work,
+    })
     assert.equal(here.code, 0, here.stderr)
     assert.equal(here.json.app, 'own')
-    const shared = await toehold(stack.agent.home, ['webhook', 'status', '--json'], { cwd: stack.repo.work })
+    const shared = await toehold(stack.agent.home, ['webhook', 'status', '--json'], {
+      cwd: stack.repo.work,
+    })
     assert.equal(shared.code, 1)
     assert.match(shared.stderr, /several apps deploy this repository \(.*site.*\): name one/)
     const elsewhere = await toehold(stack.agent.home, ['webhook', 'status', '--json'], { cwd: '/' })

@@ -80,7 +80,9 @@ export async function appName(client: Client, name: string | undefined): Promise
   )
   if (match.length === 1 && match[0]) return match[0].app
   if (match.length > 1) {
-    throw new CliError(`several apps deploy this repository (${match.map((app) => app.app).join(', ')}): name one`)
+    throw new CliError(
+      `several apps deploy this repository (${match.map((app) => app.app).join(', ')}): name one`,
+    )
   }
   const names = apps.map((app) => app.app).join(', ') || 'none yet: add one with `toehold app add`'
   throw new CliError(

@@ -74,7 +74,7 @@ export function spawnToehold(args: string[], env: NodeJS.ProcessEnv = {}): Proc 
       return proc.exited
     },
   }
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  createInterface({ input: child.stdout }).on('line', (text) => {
     let line: LogLine
     try {
       line = JSON.parse(text)
@@ -89,7 +89,7 @@ export function spawnToehold(args: string[], env: NodeJS.ProcessEnv = {}): Proc 
       }
     }
   })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     proc.stderr += chunk
   })
   cleanups.push(() => child.kill('SIGKILL'))
