@@ -110,6 +110,18 @@ export function listEnv(db: Db, scope: string): Record<string, string> {
   return Object.fromEntries(rows.map((row) => [row.key, row.value]))
 }
 
+/** The agent's own variables (TOEHOLD_*, RELAY_*: its secrets and settings) stay with the agent. */
+const AGENT_ONLY = /^(TOEHOLD_|RELAY_)/
+
+/** What child processes (git, builds, apps) inherit from the agent's environment. */
+export function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !AGENT_ONLY.test(key)) env[key] = value
+  }
+  return env
+}
+
 export function envFor(db: Db, app: string): Record<string, string> {
   return { ...listEnv(db, ''), ...listEnv(db, app) }
 }

@@ -1,6 +1,7 @@
 // Running git for an app: the token (GIT_TOKEN, or REV_TOKEN) travels per command in git's
 // config environment, never in a remote URL, a file, the process arguments or a log line.
 import { type SimpleGit, simpleGit } from 'simple-git'
+import { inheritedEnv } from './apps.ts'
 
 export type GitAuth = { token?: string | undefined; username?: string | undefined }
 
@@ -13,7 +14,7 @@ export function git(
   auth: GitAuth,
   options: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {},
 ): SimpleGit {
-  const env: Record<string, string | undefined> = { ...process.env, GIT_TERMINAL_PROMPT: '0' }
+  const env: Record<string, string> = { ...inheritedEnv(), GIT_TERMINAL_PROMPT: '0' }
   if (auth.token) {
     const basic = Buffer.from(`${auth.username ?? 'x-access-token'}:${auth.token}`).toString(
       'base64',

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { renameSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { toehold } from './helpers/cli.ts'
 import {
   type Agent,
   type AppOptions,
@@ -176,12 +177,30 @@ describe('faults', { concurrency: true }, () => {
     const wrong = 'ghp_wrongTokenForThisRepo0123456789abcdef'
     const repo = appRepo()
     const server = await startGitHttp(dirname(repo.remote), right)
-    // Its own agent: `app add` checks the remote with the global token, this repo's is `right`.
-    const agent = await startAgent()
     try {
-      await agent.api('PUT', '/env', { key: 'GIT_TOKEN', value: right })
       const port = await freePort()
-      await addApp(agent, 'private', repo, { port, repo: server.url('remote.git') })
+      const url = server.url('remote.git')
+      const add = (input?: string) =>
+        toehold(
+          agent.home,
+          [
+            'app',
+            'add',
+            'private',
+            '--repo',
+            url,
+            '--port',
+            String(port),
+            '--json',
+            ...(input ? ['--token-stdin'] : []),
+          ],
+          { input },
+        )
+      // `app add` checks the remote: the global token is not this repo's, the app's own is.
+      const refusedAdd = await add()
+      assert.equal(refusedAdd.code, 1)
+      assert.match(refusedAdd.json.error, /^cannot reach http:\/\/127\.0\.0\.1:\d+\/remote\.git: /)
+      assert.equal((await add(`${right}\n`)).code, 0)
       const first = await deploy(agent, 'private')
       assert.equal(first.status, 'live', first.reason ?? '')
       await answers(port, 'v1')
@@ -199,9 +218,9 @@ describe('faults', { concurrency: true }, () => {
       assert.ok(server.refused > refused, 'the server saw and refused the wrong token')
       assert.equal((await answer(port))?.version, 'v1')
       const api = [(await agent.api('GET', '/apps/private')).body, failed]
-      assertNoSecret(agent, [right, wrong], api)
+      assertNoSecret(agent, [GIT_TOKEN, right, wrong], api)
     } finally {
-      await Promise.all([server.close(), agent.kill()])
+      await server.close()
     }
   })
 

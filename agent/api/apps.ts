@@ -2,7 +2,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
-import { AppError, addApp, envFor, getApp, removeApp, requireApp } from '../apps.ts'
+import { AppError, addApp, envFor, getApp, removeApp, requireApp, setEnv } from '../apps.ts'
 import { gitAuth, remoteHead } from '../git.ts'
 import { allStatuses, appStatus } from '../status.ts'
 import { type ApiDeps, readJson } from './context.ts'
@@ -23,6 +23,8 @@ const NewApp = z.object({
   health: z.string().startsWith('/').max(1024).default('/'),
   pollMs: z.number().int().min(10_000).nullable().default(null),
   deploy: z.boolean().default(false),
+  /** The app's GIT_TOKEN, for a private remote: needed already to check that it answers. */
+  gitToken: z.string().min(1).max(4096).optional(),
 })
 
 export function appRoutes(deps: ApiDeps) {
@@ -49,11 +51,17 @@ export function appRoutes(deps: ApiDeps) {
       // Refuse a remote that does not answer; only warn when the branch is not there yet.
       let head: string | null
       try {
-        head = await remoteHead(body.repo, body.branch, gitAuth(envFor(db, body.name)))
+        const env = envFor(db, body.name)
+        head = await remoteHead(
+          body.repo,
+          body.branch,
+          gitAuth(body.gitToken ? { ...env, GIT_TOKEN: body.gitToken } : env),
+        )
       } catch (error) {
         throw new AppError((error as Error).message)
       }
       const app = addApp(db, body)
+      if (body.gitToken) setEnv(db, app.name, 'GIT_TOKEN', body.gitToken)
       const warnings = head
         ? []
         : [`branch ${body.branch} does not exist on the remote yet; the first push to it deploys`]

@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { parseDuration } from '../../shared/units.ts'
 import type { AppStatus } from '../status.ts'
 import { CliError } from './client.ts'
-import { clientCommand, type Options, run } from './command.ts'
+import { clientCommand, type Options, readStdin, run } from './command.ts'
 import { ago, paint, short, status, table } from './output.ts'
 
 type Added = AppStatus & { warnings: string[]; deployment: number | null }
@@ -38,12 +38,13 @@ export function registerApps(program: Command): void {
       .option('--port <port>', 'port the app listens on (passed as PORT)')
       .option('--health <path>', 'health check path', '/')
       .option('--poll <interval>', 'poll the branch on an interval (e.g. 5m) instead of webhooks')
-      .option('--deploy', 'deploy the branch head at once'),
+      .option('--deploy', 'deploy the branch head at once')
+      .option('--token-stdin', "read the app's GIT_TOKEN (private remotes) from standard input"),
     'toehold app add blog --repo https://github.com/me/blog --port 3000 --deploy',
   ).action((name: string, options: Options) =>
     run(
       options,
-      (client) => {
+      async (client) => {
         const port = options.port === undefined ? null : Number(options.port)
         if (port !== null && !(Number.isInteger(port) && port > 0 && port < 65536)) {
           throw new CliError('--port must be a number from 1 to 65535')
@@ -55,7 +56,9 @@ export function registerApps(program: Command): void {
         } catch (error) {
           throw new CliError((error as Error).message)
         }
+        const gitToken = options.tokenStdin ? await readStdin('--token-stdin') : undefined
         return client.request<Added>('POST', '/apps', {
+          gitToken,
           name,
           repo: options.repo,
           branch: options.branch,

@@ -42,6 +42,15 @@ export async function run<T>(
   }
 }
 
+/** A secret piped in on standard input, minus one trailing newline (never from a TTY prompt). */
+export async function readStdin(flag: string): Promise<string> {
+  if (process.stdin.isTTY)
+    throw new CliError(`${flag}: pipe it in, e.g. \`pbpaste | toehold … ${flag}\``)
+  let text = ''
+  for await (const chunk of process.stdin) text += chunk
+  return text.replace(/\r?\n$/, '')
+}
+
 function normalizeRemote(url: string): string {
   return url
     .trim()

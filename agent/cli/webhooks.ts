@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { PROVIDERS } from '../webhooks.ts'
 import { CliError } from './client.ts'
-import { appName, clientCommand, type Options, run } from './command.ts'
+import { appName, clientCommand, type Options, readStdin, run } from './command.ts'
 import { ago, paint, status } from './output.ts'
 
 type Enabled = {
@@ -25,17 +25,6 @@ type Status = {
     result: string
     deployment: number | null
   } | null
-}
-
-/** The secret from standard input, minus one trailing newline. */
-async function readSecret(): Promise<string> {
-  if (process.stdin.isTTY)
-    throw new CliError(
-      '--secret-stdin: pipe the secret in, e.g. `pbpaste | toehold webhook enable --secret-stdin`',
-    )
-  let text = ''
-  for await (const chunk of process.stdin) text += chunk
-  return text.replace(/\r?\n$/, '')
 }
 
 function where(provider: string): string {
@@ -87,7 +76,7 @@ export function registerWebhooks(program: Command): void {
       options,
       async (client) => {
         const provider = providerOption(options)
-        const secret = options.secretStdin ? await readSecret() : undefined
+        const secret = options.secretStdin ? await readStdin('--secret-stdin') : undefined
         return client.request<Enabled>('POST', path(await appName(client, name), '/enable'), {
           provider,
           secret,

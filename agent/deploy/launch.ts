@@ -3,7 +3,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { Logger } from 'pino'
-import { type App, envFor } from '../apps.ts'
+import { type App, envFor, inheritedEnv } from '../apps.ts'
 import type { Events } from '../events.ts'
 import type { Home } from '../home.ts'
 import type { AgentMetrics } from '../metrics.ts'
@@ -50,17 +50,13 @@ export const appLogPath = (home: Home, app: string) => join(home.logs(app), 'app
 export const buildLogPath = (home: Home, app: string, deployment: number) =>
   join(home.logs(app), `deploy-${String(deployment).padStart(3, '0')}.log`)
 
-/** The agent's own variables (TOEHOLD_*, RELAY_*: its secrets and settings) stay with the agent. */
-const PRIVATE = /^(TOEHOLD_|RELAY_)|^PORT$/
 /** Credentials set for git are for git only. */
 const GIT_CREDENTIALS = new Set(['GIT_TOKEN', 'REV_TOKEN', 'GIT_USERNAME'])
 
 /** The agent's environment without its own secrets, then the global env, the app's env, PORT. */
 export function appEnv(db: Db, app: App): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !PRIVATE.test(key)) env[key] = value
-  }
+  const env = inheritedEnv()
+  delete env.PORT
   for (const [key, value] of Object.entries(envFor(db, app.name))) {
     if (!GIT_CREDENTIALS.has(key)) env[key] = value
   }
