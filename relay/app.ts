@@ -59,9 +59,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
     const onData = (chunk: Buffer) => {
       size += chunk.length
       if (size <= limit) return void chunks.push(chunk)
-      // Too large: answer now, and let the rest drain unread.
+      // Too large: answer now; the server drains what is left (bounded) after the answer.
       req.off('data', onData)
-      req.resume()
+      req.pause()
       resolve(null)
     }
     req.on('data', onData)
