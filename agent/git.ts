@@ -1,7 +1,6 @@
 // Running git for an app: the token (GIT_TOKEN, or REV_TOKEN) travels per command in git's
 // config environment, never in a remote URL, a file, the process arguments or a log line.
 import { type SimpleGit, simpleGit } from 'simple-git'
-import { inheritedEnv } from './apps.ts'
 
 export type GitAuth = { token?: string | undefined; username?: string | undefined }
 
@@ -10,11 +9,22 @@ export function gitAuth(env: Record<string, string>): GitAuth {
   return { token: env.GIT_TOKEN ?? env.REV_TOKEN, username: env.GIT_USERNAME }
 }
 
+/**
+ * What git may see of the agent's environment: where things are, locale, proxies, CA files and
+ * the ssh agent. Not the rest: editors, pagers and askpass helpers are ways to run commands
+ * (simple-git refuses them), and the agent's own variables hold its secrets.
+ */
+const GIT_ENV =
+  /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_\w+|TZ|TMPDIR|SSH_AUTH_SOCK|SSL_CERT_(FILE|DIR)|GIT_SSL_(CAINFO|CAPATH|NO_VERIFY)|(HTTPS?|ALL|NO)_PROXY|(https?|all|no)_proxy)$/
+
 export function git(
   auth: GitAuth,
   options: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {},
 ): SimpleGit {
-  const env: Record<string, string> = { ...inheritedEnv(), GIT_TERMINAL_PROMPT: '0' }
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && GIT_ENV.test(key)) env[key] = value
+  }
   if (auth.token) {
     const basic = Buffer.from(`${auth.username ?? 'x-access-token'}:${auth.token}`).toString(
       'base64',
@@ -28,7 +38,7 @@ export function git(
   return simpleGit({
     ...(options.cwd ? { baseDir: options.cwd } : {}),
     ...(options.signal ? { abort: options.signal } : {}),
-    // Everything in `env` is deliberate: the user's own environment plus the auth config above
+    // Everything in `env` is deliberate: the variables above plus our auth config
     // (GIT_CONFIG_COUNT is ours: simple-git guards it as a way to inject config).
     allowEnvironment: Object.keys(env),
     unsafe: { allowUnsafeConfigEnvCount: true },

@@ -1,6 +1,6 @@
 // The agent's durable state: one SQLite file in TOEHOLD_HOME (0600, WAL). Each module owns the
 // queries on its tables; the schema lives here so it can be read in one place.
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
 
 const SCHEMA = `
   -- Apps the agent deploys and supervises. desired: 'running' | 'stopped'.
@@ -106,10 +106,25 @@ export type Db = DatabaseSync
 
 export function openState(path: string): Db {
   const db = new DatabaseSync(path)
+  // WAL with NORMAL sync survives the agent being killed at any point; only a power cut can lose
+  // the last commits, and the worst that follows is a redelivery that redeploys the branch head.
+  // FULL would fsync on every webhook.
   db.exec(
-    'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
   )
   db.exec(SCHEMA)
+  // The agent runs the same few dozen statements all day (every webhook runs several): compile
+  // each once. Statements are reset after every use, so sharing them is safe.
+  const prepare = db.prepare.bind(db)
+  const statements = new Map<string, StatementSync>()
+  db.prepare = (sql: string) => {
+    let statement = statements.get(sql)
+    if (!statement) {
+      statement = prepare(sql)
+      statements.set(sql, statement)
+    }
+    return statement
+  }
   return db
 }
 
