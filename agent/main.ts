@@ -13,7 +13,7 @@ import { agentHome, ensureHome } from './home.ts'
 import { loadIdentity } from './identity.ts'
 import { createIntake } from './intake/handler.ts'
 import { createAgentMetrics } from './metrics.ts'
-import { getMeta, openState, setMeta } from './state.ts'
+import { checkpointEvery, getMeta, openState, setMeta } from './state.ts'
 import { AGENT_NAME, connectUrl, startTunnel } from './tunnel.ts'
 import { pruneDeliveries } from './webhooks.ts'
 
@@ -42,6 +42,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   log.info({ instance: identity.instanceId, home: home.root }, 'agent identity')
 
   const db = openState(home.state)
+  const stopCheckpoints = checkpointEvery(db, 5_000)
   let apiKey = getMeta(db, 'api_key')
   if (!apiKey) {
     apiKey = `thk_${randomBytes(32).toString('base64url')}`
@@ -130,6 +131,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
     tunnel?.close()
     server.close()
     await deployer.shutdown()
+    stopCheckpoints()
     db.close()
     log.flush()
     process.exit(0)

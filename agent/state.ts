@@ -108,9 +108,10 @@ export function openState(path: string): Db {
   const db = new DatabaseSync(path)
   // WAL with NORMAL sync survives the agent being killed at any point; only a power cut can lose
   // the last commits, and the worst that follows is a redelivery that redeploys the branch head.
-  // FULL would fsync on every webhook.
+  // FULL would fsync on every webhook. Checkpoints (which do sync) run on a timer instead of in
+  // whichever webhook's commit happens to fill the WAL: see checkpointEvery().
   db.exec(
-    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
   )
   db.exec(SCHEMA)
   // The agent runs the same few dozen statements all day (every webhook runs several): compile
@@ -126,6 +127,13 @@ export function openState(path: string): Db {
     return statement
   }
   return db
+}
+
+/** Moves the WAL into the database every `ms`, off the webhook path; returns the stopper. */
+export function checkpointEvery(db: Db, ms: number): () => void {
+  const timer = setInterval(() => db.exec('PRAGMA wal_checkpoint(PASSIVE)'), ms)
+  timer.unref()
+  return () => clearInterval(timer)
 }
 
 export function getMeta(db: Db, key: string): string | undefined {

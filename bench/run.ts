@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --no-app] [-- --deploy] [-- --profile DIR]`: the relay's figures
+// `npm run bench [-- --json] [-- --no-app] [-- --no-deploy] [-- --profile DIR]`: the relay's figures
 // on loopback, each program in its own process (relay, agent, load generator, idle agents, and a
 // bare Hono baseline). The agent has an app `bench` with a GitHub webhook, so it verifies every
 // signature and answers 200 "ignored" (a push to a branch the app does not track).
@@ -6,7 +6,7 @@
 //   2. deliveries/s with 50 in flight, as a share of a bare Hono POST handler under the same load
 //   3. CPU time of relay and agent per 1,000 deliveries
 //   4. relay memory per idle connected agent (1,000 tunnels)
-//   5. with --deploy, the deploy bench too (bench/deploy.ts)
+//   5. push-to-live of a small Bun app and the agent's share of it (bench/deploy.ts)
 // With --json the last line on stdout is one JSON object with every figure.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -18,8 +18,8 @@ import type { LoadOptions, LoadResult } from './load.ts'
 import { cpuSeconds, rssBytes } from './proc.ts'
 
 const asJson = process.argv.includes('--json')
-/** `--deploy`: also run the deploy bench (bench/deploy.ts: git, bun install, app boot; slower). */
-const withDeploy = process.argv.includes('--deploy')
+/** `--no-deploy`: skip the deploy bench (bench/deploy.ts: git, bun install, app boot). */
+const withDeploy = !process.argv.includes('--no-deploy')
 /** `--no-app`: leave the agent without the app, so it answers 404 before any verification. */
 const withApp = !process.argv.includes('--no-app')
 /** `--profile DIR`: CPU profiles (.cpuprofile) of the relay and agent under load land in DIR. */
@@ -48,19 +48,6 @@ type Launched = {
   /** Stop parsing stdout (drain it unread) so the bench process stays out of the way. */
   quiet(): void
   stop(): Promise<void>
-}
-
-// `npm run` exports EDITOR, and simple-git refuses to run git with editor or pager variables it
-// was not told to allow: the agent could not check the bench app's remote. Not needed here.
-for (const name of [
-  'EDITOR',
-  'VISUAL',
-  'GIT_EDITOR',
-  'GIT_SEQUENCE_EDITOR',
-  'PAGER',
-  'GIT_PAGER',
-]) {
-  delete process.env[name]
 }
 
 const running = new Set<Launched>()
@@ -265,7 +252,7 @@ await idle.stop()
 await memRelay.stop()
 const kibPerAgent = (rssAfter - rssBefore) / IDLE_AGENTS / 1024
 
-// -- 4. The deploy bench, when wanted. ----------------------------------------------------------
+// -- 4. The deploy bench. ----------------------------------------------------------------------
 let deploy: unknown = null
 if (withDeploy) {
   progress('deploy bench …')
