@@ -11,6 +11,7 @@ import {
   parseMessage,
   REGISTRATION_HEADER,
   type Sealed,
+  SILENT_INTERVALS,
   type Welcome,
 } from '../shared/protocol.ts'
 import { unseal } from '../shared/seal.ts'
@@ -181,7 +182,7 @@ export function startTunnel(options: TunnelOptions) {
     let lastSeen = Date.now()
     let closeCode = 0
     const beat = setInterval(() => {
-      if (Date.now() - lastSeen > heartbeatMs * 3) ws.terminate()
+      if (Date.now() - lastSeen > heartbeatMs * SILENT_INTERVALS) ws.terminate()
       else if (ws.readyState === WebSocket.OPEN) ws.ping()
     }, heartbeatMs)
     const seen = () => {

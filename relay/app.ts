@@ -1,5 +1,4 @@
 // The relay's HTTP surface: webhook intake, health and metrics.
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { HttpBindings } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
@@ -10,6 +9,7 @@ import { encodeFrame } from '../shared/frame.ts'
 import { APP_NAME, INSTANCE_ID, newDeliveryId } from '../shared/ids.ts'
 import type { Delivery } from '../shared/protocol.ts'
 import { seal } from '../shared/seal.ts'
+import { sameSecret } from '../shared/secrets.ts'
 import type { RelayConfig } from './config.ts'
 import type { RelayMetrics } from './metrics.ts'
 import { createRateLimiter } from './ratelimit.ts'
@@ -111,9 +111,7 @@ export function createRelayApp({ config, store, sessions, metrics, log }: Deps) 
 
   app.get('/metrics', async (c) => {
     if (config.metricsToken) {
-      const given = Buffer.from(c.req.header('authorization') ?? '')
-      const wanted = Buffer.from(`Bearer ${config.metricsToken}`)
-      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+      if (!sameSecret(c.req.header('authorization') ?? '', `Bearer ${config.metricsToken}`)) {
         return c.json({ error: 'unauthorized' }, 401)
       }
     }

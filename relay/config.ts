@@ -1,4 +1,5 @@
 // The relay's settings: flags win over environment variables, which win over safe defaults.
+import { HEARTBEAT_INTERVAL_MS } from '../shared/protocol.ts'
 import { fromEnv, parseBytes, parseCount, parseDuration } from '../shared/units.ts'
 
 export type RelayConfig = {
@@ -49,7 +50,7 @@ export function relayConfig(flags: RelayFlags, env: NodeJS.ProcessEnv = process.
     queueTtlMs: fromEnv(env, 'RELAY_QUEUE_TTL', parseDuration, 72 * 3_600_000),
     replyTimeoutMs: fromEnv(env, 'RELAY_REPLY_TIMEOUT_MS', parseCount, 8000),
     requestTimeoutMs: fromEnv(env, 'RELAY_REQUEST_TIMEOUT', parseDuration, 60_000),
-    heartbeatMs: fromEnv(env, 'RELAY_HEARTBEAT_MS', parseCount, 20_000),
+    heartbeatMs: fromEnv(env, 'RELAY_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
     metricsToken: env.RELAY_METRICS_TOKEN || null,
     trustProxy: fromEnv(
       env,

@@ -1,5 +1,5 @@
 // Puts the relay together: HTTP server, WebSocket upgrades for agents, timers and shutdown.
-import type { Server } from 'node:http'
+import { type Server, STATUS_CODES } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createAdaptorServer } from '@hono/node-server'
@@ -26,12 +26,11 @@ export type Relay = {
   close(): Promise<void>
 }
 
-function refuse(socket: Duplex, status: number, message: string) {
+/** Answers an upgrade request that will not become a tunnel, as plain HTTP with a JSON error. */
+function refuse(socket: Duplex, status: 401 | 404 | 429, message: string) {
   const body = JSON.stringify({ error: message })
-  const reason =
-    status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : 'Bad Request'
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
 }
 
@@ -65,7 +64,7 @@ export async function startRelay(config: RelayConfig, log: Logger): Promise<Rela
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy())
     if (new URL(req.url ?? '/', 'http://relay').pathname !== '/connect')
-      return refuse(socket, 400, 'not found')
+      return refuse(socket, 404, 'not found')
     const address = req.socket.remoteAddress ?? 'unknown'
     const limited = limitConnects(`connect:${address}`)
     if (!limited.ok) return refuse(socket, 429, 'too many connection attempts')

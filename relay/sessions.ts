@@ -3,7 +3,13 @@
 import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import { encodeFrame, FrameError } from '../shared/frame.ts'
-import { CLOSE, type Delivery, PROTOCOL_VERSION, parseMessage } from '../shared/protocol.ts'
+import {
+  CLOSE,
+  type Delivery,
+  PROTOCOL_VERSION,
+  parseMessage,
+  SILENT_INTERVALS,
+} from '../shared/protocol.ts'
 import type { RelayMetrics } from './metrics.ts'
 import type { Instance, Store } from './store.ts'
 
@@ -46,7 +52,7 @@ export function createSessions(deps: {
 
   // One timer for every tunnel: ping the live, drop the silent.
   const heartbeat = setInterval(() => {
-    const deadline = Date.now() - deps.heartbeatMs * 3
+    const deadline = Date.now() - deps.heartbeatMs * SILENT_INTERVALS
     for (const session of sessions.values()) {
       if (session.lastSeen >= deadline) session.socket.ping()
       else {

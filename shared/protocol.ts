@@ -95,8 +95,10 @@ export const CLOSE = {
   timeout: 4408,
 } as const
 
+/** Both sides ping this often… */
 export const HEARTBEAT_INTERVAL_MS = 20_000
-export const HEARTBEAT_TIMEOUT_MS = 60_000
+/** …and drop a peer that stayed silent for this many intervals (60 s by default). */
+export const SILENT_INTERVALS = 3
 
 /** The JWT audience an agent names: the relay host it dialled, so a token can't be replayed elsewhere. */
 export const audienceFor = (host: string) => `toehold-relay:${host}`

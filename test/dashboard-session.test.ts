@@ -4,7 +4,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { Hono } from 'hono'
 import { csrfProblem, foreignOrigin } from '../agent/dashboard/guard.ts'
-import { COOKIE, createSessions, sameSecret } from '../agent/dashboard/session.ts'
+import { COOKIE, createSessions } from '../agent/dashboard/session.ts'
+import { sameSecret } from '../shared/secrets.ts'
 
 describe('dashboard sessions', () => {
   let now = 1_000_000

@@ -1,7 +1,7 @@
 // The agent's local API (and, at /, the dashboard): 127.0.0.1 by default, the API key (or a
 // dashboard session signed in with it) required for everything but /health and the sign-in.
-import { timingSafeEqual } from 'node:crypto'
 import { Hono } from 'hono'
+import { sameSecret } from '../../shared/secrets.ts'
 import { AppError } from '../apps.ts'
 import { csrfProblem } from '../dashboard/guard.ts'
 import { createDashboard } from '../dashboard/index.ts'
@@ -17,13 +17,6 @@ function presentedKey(header: string | undefined): string | null {
   return /^(?:Bearer|Token) (\S+)$/.exec(header ?? '')?.[1] ?? null
 }
 
-export function keyMatches(given: string | null, apiKey: string): boolean {
-  if (given === null) return false
-  const a = Buffer.from(given)
-  const b = Buffer.from(apiKey)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
-
 export function createApi(deps: ApiDeps) {
   const api = new Hono()
 
@@ -35,7 +28,8 @@ export function createApi(deps: ApiDeps) {
   // The API key in a header (the CLI), or the dashboard's session cookie: a browser sends that
   // by itself, so state-changing requests with it must also pass the CSRF checks.
   api.use('*', async (c, next) => {
-    if (keyMatches(presentedKey(c.req.header('authorization')), deps.apiKey)) return next()
+    const key = presentedKey(c.req.header('authorization'))
+    if (key !== null && sameSecret(key, deps.apiKey)) return next()
     const session = dashboard.sessions.of(c)
     if (session) {
       const refused = await csrfProblem(c, session)

@@ -2,7 +2,8 @@
 // a browser never adds it by itself). Besides SameSite=Strict, a state-changing request must come
 // from this very origin and echo the session's CSRF token.
 import type { Context } from 'hono'
-import { overHttps, type Session, sameSecret } from './session.ts'
+import { sameSecret } from '../../shared/secrets.ts'
+import { overHttps, type Session } from './session.ts'
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 

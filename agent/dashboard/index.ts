@@ -5,18 +5,13 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { html } from 'hono/html'
+import { sameSecret } from '../../shared/secrets.ts'
 import type { ApiDeps } from '../api/context.ts'
 import { getApp } from '../apps.ts'
 import { assetRoutes } from './assets.ts'
 import { csrfProblem, foreignOrigin } from './guard.ts'
 import { appPage, overview } from './model.ts'
-import {
-  clearSessionCookie,
-  createSessions,
-  type Session,
-  sameSecret,
-  setSessionCookie,
-} from './session.ts'
+import { clearSessionCookie, createSessions, type Session, setSessionCookie } from './session.ts'
 import { appBody } from './views/app.ts'
 import { overviewBody } from './views/apps.ts'
 import { type Html, layout } from './views/layout.ts'

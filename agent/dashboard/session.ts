@@ -1,7 +1,7 @@
 // Dashboard sessions: signing in with the API key gives a random session id in an HttpOnly,
 // SameSite=Strict cookie. Sessions live in memory only (an agent restart signs everyone out) and
 // each carries its own CSRF token, which every state-changing request must echo.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 
@@ -38,12 +38,6 @@ export function createSessions(now: () => number = Date.now) {
       sessions.delete(session.id)
     },
   }
-}
-
-/** Constant-time equality for secrets of any length: compares their SHA-256 digests. */
-export function sameSecret(given: string, expected: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text).digest()
-  return timingSafeEqual(digest(given), digest(expected))
 }
 
 /** Served over TLS, directly or behind a proxy that says so. */

@@ -1,6 +1,7 @@
 // Webhook signature checks, over the exact bytes received, in constant time. Each returns
 // false (never throws) for a missing, malformed or wrong signature.
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import { sameSecret } from '../../shared/secrets.ts'
 import type { Provider } from '../webhooks.ts'
 
 export type Headers = Record<string, string>
@@ -41,7 +42,7 @@ function standardSignature(headers: Headers, secret: string, body: Buffer, now: 
 }
 
 function plainToken(given: string | undefined, secret: string): boolean {
-  return given !== undefined && equal(Buffer.from(given), Buffer.from(secret))
+  return given !== undefined && sameSecret(given, secret)
 }
 
 /**
