@@ -2,7 +2,7 @@
 // on loopback, each program in its own process (relay, agent, load generator, idle agents, and a
 // bare Hono baseline). The agent has an app `bench` with a GitHub webhook, so it verifies every
 // signature and answers 200 "ignored" (a push to a branch the app does not track).
-//   1. round trip p50/p99 at a fixed 200 signed webhooks/s
+//   1. round trip p50/p99 at a fixed 200 signed webhooks/s, beside a minimal relay's (the floor)
 //   2. deliveries/s with 50 in flight, as a share of a bare Hono POST handler under the same load
 //   3. CPU time of relay and agent per 1,000 deliveries
 //   4. relay memory per idle connected agent (1,000 tunnels)
@@ -169,6 +169,26 @@ const { result: honoLoad, cpu: honoCpu } = await measured(
 )
 await hono.stop()
 
+// The latency baseline: a minimal HTTP → WebSocket → reply relay, same generator, same rate.
+progress(`minimal relay baseline: ${RATE}/s …`)
+const minimal = launch([join(ROOT, 'bench/minimal-relay.ts'), 'relay'])
+const { port: minimalPort } = await minimal.line((line) => 'port' in line, 'minimal relay port')
+const minimalAgent = launch([
+  join(ROOT, 'bench/minimal-relay.ts'),
+  'agent',
+  `ws://127.0.0.1:${minimalPort}`,
+])
+await minimalAgent.line((line) => 'connected' in line, 'minimal agent connected')
+const minimalLoad = await runLoad({
+  url: `http://127.0.0.1:${minimalPort}/hooks/x/bench`,
+  secret: 'baseline',
+  mode: 'rate',
+  rate: RATE,
+  warmupMs: 2000,
+  durationMs: 10_000,
+})
+await Promise.all([minimalAgent.stop(), minimal.stop()])
+
 // -- 2. Relay and agent, with an app `bench` whose GitHub webhook the agent verifies. -----------
 progress('relay + agent …')
 const relay = await startRelay(profiled)
@@ -280,6 +300,8 @@ const figures = {
     p50Ms: round(atRate.result.p50Ms, 3),
     p99Ms: round(atRate.result.p99Ms, 3),
     maxMs: round(atRate.result.maxMs, 3),
+    minimalRelayP50Ms: round(minimalLoad.p50Ms, 3),
+    minimalRelayP99Ms: round(minimalLoad.p99Ms, 3),
     completed: atRate.result.completed,
     statuses: atRate.result.statuses,
   },
@@ -326,6 +348,7 @@ const report = [
   '',
   `toehold relay bench — 2 KB signed GitHub push webhooks, loopback, ${figures.agentVerifies ? 'agent verifies (app "bench")' : 'agent answers 404 (no app)'}`,
   `  round trip at ${RATE}/s        p50 ${figures.roundTrip.p50Ms} ms ${mark(figures.met.p50Ms)} (≤ ${TARGETS.p50Ms})   p99 ${figures.roundTrip.p99Ms} ms ${mark(figures.met.p99Ms)} (≤ ${TARGETS.p99Ms})   [${statusText(figures.roundTrip.statuses)}]`,
+  `  minimal relay at ${RATE}/s     p50 ${figures.roundTrip.minimalRelayP50Ms} ms   p99 ${figures.roundTrip.minimalRelayP99Ms} ms   (HTTP → WebSocket → reply and nothing else, same generator: this machine's floor)`,
   `  ${IN_FLIGHT} in flight              ${figures.throughput.perSecond} deliveries/s = ${figures.throughput.percentOfHono} % of bare Hono (${figures.throughput.bareHonoPerSecond}/s) ${mark(figures.met.percentOfHono)} (≥ ${TARGETS.percentOfHono} %)   p50 ${figures.throughput.p50Ms} ms p99 ${figures.throughput.p99Ms} ms   [${statusText(figures.throughput.statuses)}]`,
   `  CPU per 1,000 deliveries    relay ${figures.cpuMsPer1000.relay} ms, agent ${figures.cpuMsPer1000.agent} ms (bare Hono ${figures.cpuMsPer1000.bareHono} ms; at ${RATE}/s: relay ${figures.cpuMsPer1000.relayAtRate} ms, agent ${figures.cpuMsPer1000.agentAtRate} ms)`,
   `  relay memory per idle agent ${figures.memory.kibPerIdleAgent} KiB ${mark(figures.met.kibPerIdleAgent)} (≤ ${TARGETS.kibPerIdleAgent})   RSS ${figures.memory.relayRssBeforeMiB} → ${figures.memory.relayRssAfterMiB} MiB with ${IDLE_AGENTS} agents`,
