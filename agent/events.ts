@@ -2,15 +2,21 @@
 // CLI's --follow and the dashboard consume them.
 import { EventEmitter } from 'node:events'
 
-export type Stage =
-  | 'queued'
-  | 'fetching'
-  | 'installing'
-  | 'building'
-  | 'starting'
-  | 'health_check'
-  | 'live'
+/** A deployment's stages, in the order it passes them. */
+export const STAGES = [
+  'queued',
+  'fetching',
+  'installing',
+  'building',
+  'starting',
+  'health_check',
+  'live',
+] as const
+export type Stage = (typeof STAGES)[number]
 export type DeploymentStatus = 'queued' | 'running' | 'live' | 'failed' | 'superseded' | 'unchanged'
+
+/** live, failed, superseded, unchanged: the deployment will not change again. */
+export const isFinal = (status: string) => status !== 'queued' && status !== 'running'
 
 export type AgentEvent =
   | {

@@ -5,11 +5,10 @@ import { z } from 'zod'
 import { AppError, requireApp } from '../apps.ts'
 import { findDeployment } from '../deploy/deployments.ts'
 import { readLog } from '../deploy/logfile.ts'
-import type { DeploymentStatus } from '../events.ts'
+import { isFinal } from '../events.ts'
 import { type ApiDeps, readJson } from './context.ts'
 
 const Ref = z.string().min(1).max(255)
-const done = (status: DeploymentStatus) => status !== 'queued' && status !== 'running'
 
 export function deployRoutes(deps: ApiDeps) {
   const { db, deployer, events } = deps
@@ -74,7 +73,7 @@ export function deployRoutes(deps: ApiDeps) {
           // Subscribing and reading happen in one tick: no line can fall between them.
           const queue = readLog(path, tail)
           let ended = deployment
-            ? done(deployer.deployment(app.name, deployment.id)?.status ?? 'failed')
+            ? isFinal(deployer.deployment(app.name, deployment.id)?.status ?? 'failed')
             : false
           let wake = () => {}
           const unsubscribe = events.subscribe((event) => {
@@ -83,7 +82,7 @@ export function deployRoutes(deps: ApiDeps) {
               if (deployment ? event.deployment !== deployment.id : event.stream !== 'app') return
               queue.push(event.line)
             } else if (event.type === 'deployment' && event.deployment === deployment?.id) {
-              ended = done(event.status)
+              ended = isFinal(event.status)
             } else return
             wake()
           })

@@ -1,7 +1,7 @@
 // toehold deploy|rollback|start|stop|restart|logs: deployments and the app's process.
 import type { Command } from 'commander'
 import type { AppRuntime, Deployment } from '../deploy/types.ts'
-import type { AgentEvent } from '../events.ts'
+import { type AgentEvent, isFinal } from '../events.ts'
 import { CliError, type Client } from './client.ts'
 import { appName, clientCommand, type Options, run } from './command.ts'
 import { paint, short, status } from './output.ts'
@@ -10,7 +10,6 @@ import { readSse } from './sse.ts'
 type DeploymentEvent = Extract<AgentEvent, { type: 'deployment' }>
 
 const path = (app: string) => `/apps/${encodeURIComponent(app)}`
-const ended = (d: { status: string }) => d.status !== 'queued' && d.status !== 'running'
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
 /**
@@ -47,7 +46,7 @@ async function follow(
       if (change.deployment !== deployment.id) continue
       const label = change.status === 'running' ? (change.stage ?? '') : status(change.status)
       say(`  ${seconds(Date.parse(change.at) - since).padStart(7)}  ${label}`)
-      if (ended(change)) {
+      if (isFinal(change.status)) {
         return await client.request<Deployment>('GET', `${path(app)}/deployments/${deployment.id}`)
       }
     }

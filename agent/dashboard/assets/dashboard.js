@@ -3,7 +3,6 @@
 // list and the logs, and fresh server-rendered sections replace stale ones after every change.
 const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? ''
 const app = document.body.dataset.app ?? null
-const STAGES = ['queued', 'fetching', 'installing', 'building', 'starting', 'health_check', 'live']
 const $ = (id) => document.getElementById(id)
 const appPath = () => `/apps/${encodeURIComponent(app)}`
 
@@ -107,9 +106,11 @@ function showStages() {
   const last = events.at(-1)
   if (!list || !last) return
   const reached = new Set(events.flatMap((e) => e.reached ?? [e.stage]))
-  const at = last.status === 'live' ? STAGES.length - 1 : STAGES.indexOf(last.stage ?? 'queued')
+  // The page lists the stages in order (from agent/events.ts): the one source of that order.
+  const stages = [...list.children].map((item) => item.dataset.stage)
+  const at = last.status === 'live' ? stages.length - 1 : stages.indexOf(last.stage ?? 'queued')
   for (const item of list.children) {
-    const index = STAGES.indexOf(item.dataset.stage)
+    const index = stages.indexOf(item.dataset.stage)
     let state = ''
     if (index < at || (index === at && last.status === 'live'))
       state = reached.has(item.dataset.stage) || index === at ? 'done' : 'skipped'
@@ -168,7 +169,12 @@ const ready = new Promise((resolve) => (streamReady = resolve))
 
 function listen() {
   const source = new EventSource(app ? `/events?app=${encodeURIComponent(app)}` : '/events')
-  source.addEventListener('ready', () => streamReady())
+  // 'ready' comes on every (re)connect: whatever changed before it (since the page was rendered,
+  // or while the stream was down) was not streamed, so refresh from the server then.
+  source.addEventListener('ready', () => {
+    streamReady()
+    refreshSoon()
+  })
   source.addEventListener('deployment', (message) => {
     const d = JSON.parse(message.data)
     if (app && d.app === app) {

@@ -1,21 +1,11 @@
 // One app: its status, Deploy now with live stages, the webhook, releases with rollback,
 // deployments with their build logs, and the app's own log.
 import { html } from 'hono/html'
-import type { Stage } from '../../events.ts'
+import { STAGES } from '../../events.ts'
 import type { AppCard, AppPage } from '../model.ts'
 import { commitLine, lastDeploy } from './apps.ts'
 import { badge, type Html, short, when } from './layout.ts'
 import { webhookSection } from './webhook.ts'
-
-const STAGES: Stage[] = [
-  'queued',
-  'fetching',
-  'installing',
-  'building',
-  'starting',
-  'health_check',
-  'live',
-]
 
 const appPath = (name: string) => `/app/${encodeURIComponent(name)}`
 
