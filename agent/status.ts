@@ -1,6 +1,7 @@
 // What the API, CLI and dashboard say about an app, assembled in one place.
 import { type App, getApp, listApps } from './apps.ts'
 import { lastDeployment } from './deploy/deployments.ts'
+import { currentCommit } from './deploy/releases.ts'
 import type { Deployer, Deployment, RunState } from './deploy/types.ts'
 import type { Db } from './state.ts'
 import { getWebhook, type Provider, recentDeliveries } from './webhooks.ts'
@@ -36,14 +37,6 @@ export function webhookUrl(deps: StatusDeps, app: string): string | null {
   return base ? `${base.replace(/\/+$/, '')}/hooks/${deps.instanceId}/${app}` : null
 }
 
-function releaseCommit(db: Db, app: App): string | null {
-  if (!app.currentRelease) return null
-  const row = db
-    .prepare('SELECT commit_sha FROM releases WHERE app = ? AND name = ?')
-    .get(app.name, app.currentRelease) as { commit_sha: string } | undefined
-  return row?.commit_sha ?? null
-}
-
 export function appStatus(deps: StatusDeps, app: App): AppStatus {
   const runtime = deps.deployer.runtime(app.name)
   const last = lastDeployment(deps.db, app.name)
@@ -53,7 +46,7 @@ export function appStatus(deps: StatusDeps, app: App): AppStatus {
     state: runtime.state,
     desired: app.desired,
     release: app.currentRelease,
-    commit: releaseCommit(deps.db, app),
+    commit: currentCommit(deps.db, app.name, app.currentRelease),
     pid: runtime.pid,
     repo: app.repo,
     branch: app.branch,
