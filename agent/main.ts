@@ -12,6 +12,7 @@ import { createEvents } from './events.ts'
 import { agentHome, ensureHome } from './home.ts'
 import { loadIdentity } from './identity.ts'
 import { createIntake } from './intake/handler.ts'
+import { createDeliveryRecorder } from './intake/record.ts'
 import { createAgentMetrics } from './metrics.ts'
 import { checkpointEvery, getMeta, openState, setMeta } from './state.ts'
 import { AGENT_NAME, connectUrl, startTunnel } from './tunnel.ts'
@@ -51,6 +52,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   const events = createEvents()
   const metrics = createAgentMetrics()
   const deployer = createDeployer({ db, home, log, events, metrics })
+  const deliveries = createDeliveryRecorder({ db, metrics, log })
 
   const relayUrl = flags.relay ?? process.env.TOEHOLD_RELAY
   // Until the relay's welcome names its public URL, webhook URLs use the address we dial.
@@ -60,7 +62,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
         relayUrl,
         identity,
         registrationToken: flags.registrationToken ?? process.env.TOEHOLD_REGISTRATION_TOKEN,
-        handler: createIntake({ db, deployer, metrics, log }),
+        handler: createIntake({ db, deployer, deliveries }),
         log,
         heartbeatMs: Number(process.env.TOEHOLD_HEARTBEAT_MS) || undefined,
         onWelcome: () => {
@@ -131,6 +133,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
     tunnel?.close()
     server.close()
     await deployer.shutdown()
+    deliveries.flush()
     stopCheckpoints()
     db.close()
     log.flush()

@@ -25,6 +25,19 @@ export type Webhook = {
   updatedAt: number
 }
 
+/** What the intake needs to judge a delivery for `app`, in one query; undefined unless its webhook is on. */
+export function webhookTarget(
+  db: Db,
+  app: string,
+): { app: string; branch: string; provider: Provider; secret: string } | undefined {
+  return db
+    .prepare(
+      `SELECT a.name AS app, a.branch, w.provider, w.secret FROM apps a
+       JOIN webhooks w ON w.app = a.name WHERE a.name = ? AND w.enabled = 1`,
+    )
+    .get(app) as { app: string; branch: string; provider: Provider; secret: string } | undefined
+}
+
 export function getWebhook(db: Db, app: string): Webhook | undefined {
   const row = db.prepare('SELECT * FROM webhooks WHERE app = ?').get(app) as
     | { app: string; enabled: number; provider: Provider; secret: string; updated_at: number }

@@ -11,7 +11,7 @@ import type { Delivery } from '../shared/protocol.ts'
 import { seal } from '../shared/seal.ts'
 import { sameSecret } from '../shared/secrets.ts'
 import type { RelayConfig } from './config.ts'
-import type { RelayMetrics } from './metrics.ts'
+import type { DeliveryOutcome, RelayMetrics } from './metrics.ts'
 import { createRateLimiter } from './ratelimit.ts'
 import type { Sessions } from './sessions.ts'
 import type { Instance, Store } from './store.ts'
@@ -30,20 +30,21 @@ const HOP_BY_HOP = new Set([
   'host',
 ])
 
-function forwardable(headers: Iterable<[string, string]>): Record<string, string> {
-  const out = new Map<string, string>()
-  for (const [name, value] of headers) {
-    const key = name.toLowerCase()
-    if (HOP_BY_HOP.has(key)) continue
-    const seen = out.get(key)
-    out.set(key, seen === undefined ? value : `${seen}, ${value}`)
+/**
+ * The webhook's own headers from Node's raw list [name, value, name, value, …]: names
+ * lower-cased, repeats joined by ", " in order, hop-by-hop headers left out.
+ */
+function forwardable(raw: string[]): Record<string, string> {
+  // No prototype: a header named "constructor" or "__proto__" is just a header.
+  const out: Record<string, string> = Object.create(null)
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    if (HOP_BY_HOP.has(name)) continue
+    const value = raw[i + 1] as string
+    const seen = out[name]
+    out[name] = seen === undefined ? value : `${seen}, ${value}`
   }
-  return Object.fromEntries(out)
-}
-
-/** Node's raw header list [name, value, name, value, …] as pairs, repeats kept in order. */
-function* pairs(raw: string[]): Iterable<[string, string]> {
-  for (let i = 0; i + 1 < raw.length; i += 2) yield [raw[i] as string, raw[i + 1] as string]
+  return out
 }
 
 /**
@@ -101,6 +102,16 @@ export function createRelayApp({ config, store, sessions, metrics, log }: Deps) 
     return getConnInfo(c).remote.address ?? 'unknown'
   }
 
+  // Bound once: labelling a counter on every webhook costs more than the count itself.
+  const counted = (outcome: DeliveryOutcome) => metrics.deliveries.labels({ outcome })
+  const outcomes = {
+    answered: counted('answered'),
+    queued: counted('queued'),
+    unknownInstance: counted('unknown_instance'),
+    tooLarge: counted('too_large'),
+    queueFull: counted('queue_full'),
+  }
+
   const tooMany = (c: Context, scope: 'ip' | 'instance', retryAfterS: number) => {
     metrics.rateLimited.inc({ scope })
     c.header('Retry-After', String(retryAfterS))
@@ -120,69 +131,65 @@ export function createRelayApp({ config, store, sessions, metrics, log }: Deps) 
     })
   })
 
-  app.post(
-    '/hooks/:instance/:app',
-    async (c, next) => {
-      const { instance, app: appName } = c.req.param()
-      if (!INSTANCE_ID.test(instance) || !store.instance(instance)) {
-        metrics.deliveries.inc({ outcome: 'unknown_instance' })
-        return c.json({ error: 'unknown instance' }, 404)
-      }
-      if (!APP_NAME.test(appName)) return c.json({ error: 'unknown app' }, 404)
-      const byIp = limitIp(clientAddress(c))
-      if (!byIp.ok) return tooMany(c, 'ip', byIp.retryAfterS)
-      const byInstance = limitInstance(instance)
-      if (!byInstance.ok) return tooMany(c, 'instance', byInstance.retryAfterS)
-      return next()
-    },
-    async (c) => {
-      const { instance: instanceId, app: appName } = c.req.param()
-      const instance = store.instance(instanceId) as Instance
-      const req = c.env.incoming
-      const body = await readBody(req, config.maxBody)
-      if (!body) {
-        metrics.deliveries.inc({ outcome: 'too_large' })
-        return c.json({ error: 'payload too large', limit: config.maxBody }, 413)
-      }
-      const url = req.url ?? ''
-      const queryAt = url.indexOf('?')
-      const delivery: Delivery = {
-        t: 'delivery',
-        id: newDeliveryId(),
-        app: appName,
-        method: req.method ?? 'POST',
-        headers: forwardable(pairs(req.rawHeaders)),
-        query: queryAt === -1 ? '' : url.slice(queryAt + 1),
-        receivedAt: Date.now(),
-        remote: clientAddress(c),
-      }
+  // The webhook path: every step here is on the sender's round trip, so it stays lean.
+  app.post('/hooks/:instance/:app', async (c) => {
+    const { instance: instanceId, app: appName } = c.req.param()
+    const remote = clientAddress(c)
+    const byIp = limitIp(remote)
+    if (!byIp.ok) return tooMany(c, 'ip', byIp.retryAfterS)
+    const instance = INSTANCE_ID.test(instanceId) ? store.instance(instanceId) : undefined
+    if (!instance) {
+      outcomes.unknownInstance.inc()
+      return c.json({ error: 'unknown instance' }, 404)
+    }
+    if (!APP_NAME.test(appName)) return c.json({ error: 'unknown app' }, 404)
+    const byInstance = limitInstance(instanceId)
+    if (!byInstance.ok) return tooMany(c, 'instance', byInstance.retryAfterS)
 
-      const started = performance.now()
-      const reply = await sessions.forward(instanceId, delivery, body, config.replyTimeoutMs)
-      if (reply) {
-        metrics.forwardDuration.observe((performance.now() - started) / 1000)
-        metrics.deliveries.inc({ outcome: 'answered' })
-        return c.body(
-          new Uint8Array(reply.body),
-          reply.status as 200,
-          forwardable(Object.entries(reply.headers)),
-        )
-      }
+    const req = c.env.incoming
+    const body = await readBody(req, config.maxBody)
+    if (!body) {
+      outcomes.tooLarge.inc()
+      return c.json({ error: 'payload too large', limit: config.maxBody }, 413)
+    }
+    const url = req.url ?? ''
+    const queryAt = url.indexOf('?')
+    const delivery: Delivery = {
+      t: 'delivery',
+      id: newDeliveryId(),
+      app: appName,
+      method: req.method ?? 'POST',
+      headers: forwardable(req.rawHeaders),
+      query: queryAt === -1 ? '' : url.slice(queryAt + 1),
+      receivedAt: Date.now(),
+      remote,
+    }
 
-      const usage = store.usage(instanceId)
-      if (usage.count >= config.queueMax || usage.bytes + body.length > config.queueMaxBytes) {
-        metrics.deliveries.inc({ outcome: 'queue_full' })
-        log.warn({ instance: instanceId, queued: usage.count }, 'queue full, refusing delivery')
-        c.header('Retry-After', '60')
-        return c.json({ error: 'queue full' }, 503)
-      }
-      const sealed = await seal(encodeFrame(delivery, body), await sealingKey(instance))
-      store.enqueue(instanceId, { id: delivery.id, receivedAt: delivery.receivedAt, sealed })
-      metrics.deliveries.inc({ outcome: 'queued' })
-      sessions.kick(instanceId)
-      return c.json({ status: 'queued', delivery: delivery.id }, 202)
-    },
-  )
+    const started = performance.now()
+    const reply = await sessions.forward(instanceId, delivery, body, config.replyTimeoutMs)
+    if (reply) {
+      metrics.forwardDuration.observe((performance.now() - started) / 1000)
+      outcomes.answered.inc()
+      return c.body(
+        new Uint8Array(reply.body),
+        reply.status as 200,
+        forwardable(Object.entries(reply.headers).flat()),
+      )
+    }
+
+    const usage = store.usage(instanceId)
+    if (usage.count >= config.queueMax || usage.bytes + body.length > config.queueMaxBytes) {
+      outcomes.queueFull.inc()
+      log.warn({ instance: instanceId, queued: usage.count }, 'queue full, refusing delivery')
+      c.header('Retry-After', '60')
+      return c.json({ error: 'queue full' }, 503)
+    }
+    const sealed = await seal(encodeFrame(delivery, body), await sealingKey(instance))
+    store.enqueue(instanceId, { id: delivery.id, receivedAt: delivery.receivedAt, sealed })
+    outcomes.queued.inc()
+    sessions.kick(instanceId)
+    return c.json({ status: 'queued', delivery: delivery.id }, 202)
+  })
 
   app.notFound((c) => c.json({ error: 'not found' }, 404))
   app.onError((error, c) => {

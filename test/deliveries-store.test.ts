@@ -1,18 +1,43 @@
 // The de-duplication memory: verified delivery ids are kept at least 7 days, persisted in the
-// real SQLite state, while unverified noise is capped.
+// real SQLite state, while unverified noise is capped; and the recorder that writes no-op
+// deliveries just after their answers without losing a duplicate in between.
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { it } from 'node:test'
+import pino from 'pino'
 import { addApp } from '../agent/apps.ts'
-import { openState } from '../agent/state.ts'
-import { pruneDeliveries, recordDelivery, seenDelivery } from '../agent/webhooks.ts'
+import { createDeliveryRecorder } from '../agent/intake/record.ts'
+import { createAgentMetrics } from '../agent/metrics.ts'
+import { type Db, openState } from '../agent/state.ts'
+import {
+  type DeliveryRecord,
+  pruneDeliveries,
+  recordDelivery,
+  seenDelivery,
+} from '../agent/webhooks.ts'
 import { tempDir } from './helpers/procs.ts'
 
 const DAY = 86_400_000
 
-it('keeps verified ids for 7 days and more, drops them after 8, caps unverified rows', () => {
-  const path = join(tempDir(), 'state.db')
-  let db = openState(path)
+const row = (
+  relayId: string,
+  providerId: string | null,
+  verified: boolean,
+  result: string,
+): DeliveryRecord => ({
+  app: 'site',
+  relayId,
+  providerId,
+  provider: 'github',
+  event: 'push',
+  verified,
+  status: verified ? (result === 'queued' ? 202 : 200) : 401,
+  result,
+  deployment: null,
+})
+
+function siteState(): Db {
+  const db = openState(join(tempDir(), 'state.db'))
   addApp(db, {
     name: 'site',
     repo: '/nowhere',
@@ -22,18 +47,30 @@ it('keeps verified ids for 7 days and more, drops them after 8, caps unverified 
     health: '/',
     pollMs: null,
   })
+  return db
+}
+
+const rows = (db: Db) =>
+  db.prepare('SELECT relay_id, result FROM deliveries ORDER BY id').all() as {
+    relay_id: string
+    result: string
+  }[]
+
+/** A recorder whose log lines land in `lines`. */
+function recorder(db: Db) {
+  const lines: Record<string, unknown>[] = []
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+  const metrics = createAgentMetrics()
+  return { deliveries: createDeliveryRecorder({ db, metrics, log }), lines, metrics }
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+
+it('keeps verified ids for 7 days and more, drops them after 8, caps unverified rows', () => {
+  let db = siteState()
+  const path = db.location() as string
   const record = (relayId: string, providerId: string | null, verified: boolean) =>
-    recordDelivery(db, {
-      app: 'site',
-      relayId,
-      providerId,
-      provider: 'github',
-      event: 'push',
-      verified,
-      status: verified ? 202 : 401,
-      result: 'queued',
-      deployment: null,
-    })
+    recordDelivery(db, row(relayId, providerId, verified, 'queued'))
   record('dlv_1', 'gh-1', true)
   for (let i = 0; i < 1_100; i++) record(`dlv_noise_${i}`, `forged-${i}`, false)
   db.close()
@@ -55,5 +92,48 @@ it('keeps verified ids for 7 days and more, drops them after 8, caps unverified 
 
   pruneDeliveries(db, Date.now() + 8 * DAY + 1000)
   assert.ok(!seenDelivery(db, 'site', 'dlv_x', 'gh-1'), 'forgotten after 8 days')
+  db.close()
+})
+
+it('writes a delivery that deploys before returning, and no-op ones just after, in one batch', async () => {
+  const db = siteState()
+  const { deliveries, lines, metrics } = recorder(db)
+
+  deliveries.record(row('dlv_a', 'gh-a', true, 'ignored'), false)
+  deliveries.record(row('dlv_b', 'gh-b', false, 'unauthorized'), false)
+  assert.deepEqual(rows(db), [], 'no-op deliveries wait for the answer to go out')
+  assert.ok(deliveries.seen('site', 'dlv_other', 'gh-a'), 'a pending verified id already counts')
+  assert.ok(deliveries.seen('site', 'dlv_a', null), 'and so does its relay id')
+  assert.ok(!deliveries.seen('site', 'dlv_other', 'gh-b'), 'unverified rows never de-duplicate')
+  assert.ok(!deliveries.seen('other-app', 'dlv_other', 'gh-a'), 'provider ids are per app')
+
+  deliveries.record(row('dlv_c', 'gh-c', true, 'queued'), true)
+  assert.deepEqual(
+    rows(db).map((r) => r.relay_id),
+    ['dlv_a', 'dlv_b', 'dlv_c'],
+    'a deploying delivery is written at once, after those before it',
+  )
+  assert.deepEqual(
+    lines.filter((line) => line.msg === 'webhook').map((line) => line.delivery),
+    ['dlv_a', 'dlv_b', 'dlv_c'],
+  )
+
+  deliveries.record(row('dlv_d', 'gh-d', true, 'ping'), false)
+  await nextTurn()
+  assert.equal(rows(db).at(-1)?.relay_id, 'dlv_d')
+  assert.ok(deliveries.seen('site', 'dlv_other', 'gh-d'), 'remembered once written')
+  const counted = (await metrics.webhooks.get()).values.reduce((sum, v) => sum + v.value, 0)
+  assert.equal(counted, 4)
+  db.close()
+})
+
+it('reports a no-op delivery it could not write and keeps going', async () => {
+  const db = siteState()
+  const { deliveries, lines } = recorder(db)
+  db.exec('DROP TABLE deliveries')
+  deliveries.record(row('dlv_lost', 'gh-lost', true, 'ignored'), false)
+  await nextTurn()
+  assert.ok(lines.some((line) => line.msg === 'could not record deliveries'))
+  assert.ok(lines.some((line) => line.msg === 'webhook' && line.delivery === 'dlv_lost'))
   db.close()
 })

@@ -322,6 +322,54 @@ describe("the relay's redeliveries", () => {
     }
   })
 
+  it('catch a copy sent in the same burst, before the first one is written down', async () => {
+    const relay = await startFakeRelay()
+    const agent = await startAgent(relay, { registrationToken: null })
+    try {
+      const { socket } = await relay.nextConnection()
+      await agent.waitFor((line) => line.msg === 'local API listening')
+      const secret = 'burst-secret-0123456789abcdef'
+      await toehold(agent.home, ['app', 'add', 'burst', '--repo', stack.repo.remote])
+      await toehold(
+        agent.home,
+        ['webhook', 'enable', 'burst', '--provider', 'github', '--secret-stdin'],
+        { input: secret },
+      )
+      // A push to a branch the app does not track: answered "ignored", so written after the answer.
+      const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/feature', after: 'b'.repeat(40) }))
+      const copy = (id: string): Delivery => ({
+        t: 'delivery',
+        id,
+        app: 'burst',
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-github-delivery': 'same-github-delivery',
+          'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+        },
+        query: '',
+        receivedAt: Date.now(),
+        remote: '127.0.0.1',
+      })
+      const answers = await relay.deliverTogether(
+        socket,
+        ['dlv_burst_1', 'dlv_burst_2'].map((id) => ({ delivery: copy(id), body })),
+      )
+      const statuses = answers.map((a) => JSON.parse(a.body.toString()).status).sort()
+      assert.deepEqual(statuses, ['duplicate', 'ignored'])
+
+      const status = await toehold(agent.home, ['webhook', 'status', 'burst', '--json'])
+      assert.deepEqual(status.json.deliveries.map((d: { result: string }) => d.result).sort(), [
+        'duplicate',
+        'ignored',
+      ])
+    } finally {
+      await agent.kill()
+      await relay.close()
+    }
+  })
+
   it('answers an undecryptable sealed delivery (so it leaves the queue) and keeps the tunnel', async () => {
     const relay = await startFakeRelay()
     const agent = await startAgent(relay, { registrationToken: null })

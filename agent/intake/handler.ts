@@ -1,13 +1,11 @@
 // The agent's webhook intake, in DESIGN.md's order: app → signature → duplicate → payload → route.
-import type { Logger } from 'pino'
 import type { Delivery } from '../../shared/protocol.ts'
-import { getApp } from '../apps.ts'
 import type { Deployer } from '../deploy/types.ts'
-import type { AgentMetrics } from '../metrics.ts'
 import type { Db } from '../state.ts'
 import type { Answer, DeliveryHandler } from '../tunnel.ts'
-import { getWebhook, recordDelivery, seenDelivery } from '../webhooks.ts'
+import { webhookTarget } from '../webhooks.ts'
 import { gitEvent, PayloadError, parseBody } from './payload.ts'
+import type { DeliveryRecorder } from './record.ts'
 import { providerDeliveryId, verify } from './verify.ts'
 
 const json = (status: number, value: unknown): Answer => ({
@@ -19,19 +17,17 @@ const json = (status: number, value: unknown): Answer => ({
 export function createIntake(deps: {
   db: Db
   deployer: Deployer
-  metrics: AgentMetrics
-  log: Logger
+  deliveries: DeliveryRecorder
 }): DeliveryHandler {
-  const { db, deployer, metrics, log } = deps
+  const { db, deployer, deliveries } = deps
 
   return async (delivery: Delivery, body: Buffer) => {
-    const app = getApp(db, delivery.app)
-    const hook = app && getWebhook(db, app.name)
-    if (!app || !hook?.enabled) return json(404, { error: 'unknown app' })
+    const hook = webhookTarget(db, delivery.app)
+    if (!hook) return json(404, { error: 'unknown app' })
 
     const providerId = providerDeliveryId(delivery.headers)
     const record = {
-      app: app.name,
+      app: hook.app,
       relayId: delivery.id,
       providerId,
       provider: hook.provider,
@@ -39,25 +35,13 @@ export function createIntake(deps: {
       deployment: null as number | null,
     }
     const finish = (verified: boolean, result: string, answer: Answer) => {
-      recordDelivery(db, { ...record, verified, status: answer.status, result })
-      metrics.webhooks.inc({ app: app.name, result })
-      log.info(
-        {
-          app: app.name,
-          delivery: delivery.id,
-          providerId,
-          event: record.event,
-          status: answer.status,
-          result,
-        },
-        'webhook',
-      )
+      deliveries.record({ ...record, verified, status: answer.status, result }, result === 'queued')
       return answer
     }
 
     const scheme = verify(hook.provider, hook.secret, delivery.headers, body)
     if (!scheme) return finish(false, 'unauthorized', { status: 401 })
-    if (seenDelivery(db, app.name, delivery.id, providerId))
+    if (deliveries.seen(hook.app, delivery.id, providerId))
       return finish(true, 'duplicate', json(200, { status: 'duplicate' }))
 
     let event: ReturnType<typeof gitEvent>
@@ -66,7 +50,7 @@ export function createIntake(deps: {
         delivery.headers,
         parseBody(delivery.headers, body, scheme === 'bearer'),
         scheme === 'bearer',
-        app.branch,
+        hook.branch,
       )
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error
@@ -82,16 +66,16 @@ export function createIntake(deps: {
       case 'other':
         return ignored(`event "${event.name}" does not deploy`)
       case 'tag':
-        return ignored(`tag ${event.tag}: only pushes to ${app.branch} deploy`)
+        return ignored(`tag ${event.tag}: only pushes to ${hook.branch} deploy`)
       case 'push':
-        if (event.branch !== app.branch)
-          return ignored(`push to ${event.branch}; ${app.name} tracks ${app.branch}`)
+        if (event.branch !== hook.branch)
+          return ignored(`push to ${event.branch}; ${hook.app} tracks ${hook.branch}`)
         if (event.commit === null) return ignored(`branch ${event.branch} was deleted`)
         break
       case 'trigger':
         break
     }
-    const deployment = deployer.request(app.name, {
+    const deployment = deployer.request(hook.app, {
       trigger: 'webhook',
       ...(event.commit ? { commit: event.commit } : {}),
     })

@@ -1,7 +1,7 @@
 // A stand-in relay for agent-side tests: accepts the agent's tunnel, lets the test send exact
 // frames (including redeliveries of one id) and await the agent's results.
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { decodeJwt, importJWK, type JWK } from 'jose'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { encodeFrame } from '../../shared/frame.ts'
@@ -25,6 +25,11 @@ export type FakeRelay = {
   ): Promise<{ result: Result; body: Buffer }>
   /** Sends raw bytes and resolves with the result for `id`. */
   sendRaw(socket: WebSocket, frame: Buffer, id: string): Promise<{ result: Result; body: Buffer }>
+  /** Sends deliveries in one TCP write, so the agent reads them together; resolves with each result. */
+  deliverTogether(
+    socket: WebSocket,
+    deliveries: { delivery: Delivery; body: Buffer }[],
+  ): Promise<{ result: Result; body: Buffer }[]>
   close(): Promise<void>
 }
 
@@ -70,6 +75,16 @@ export async function startFakeRelay(): Promise<FakeRelay> {
       )
     },
     sendRaw,
+    deliverTogether(socket, deliveries) {
+      // ws writes each message on its own; corking the TCP socket underneath joins them.
+      const tcp = (socket as unknown as { _socket: Socket })._socket
+      tcp.cork()
+      const answers = deliveries.map(({ delivery, body }) =>
+        sendRaw(socket, encodeFrame(delivery, body), delivery.id),
+      )
+      tcp.uncork()
+      return Promise.all(answers)
+    },
     async close() {
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve) => server.close(() => resolve()))
