@@ -126,6 +126,11 @@ export function envFor(db: Db, app: string): Record<string, string> {
   return { ...listEnv(db, ''), ...listEnv(db, app) }
 }
 
+/** The global and the app's own variables apart: for credentials, which one set it matters. */
+export function envScopes(db: Db, app: string) {
+  return { global: listEnv(db, ''), app: listEnv(db, app) }
+}
+
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
 export function setEnv(db: Db, scope: string, key: string, value: string): void {

@@ -4,9 +4,31 @@ import { type SimpleGit, simpleGit } from 'simple-git'
 
 export type GitAuth = { token?: string | undefined; username?: string | undefined }
 
-/** The token from an app's environment (app values override global ones). */
-export function gitAuth(env: Record<string, string>): GitAuth {
-  return { token: env.GIT_TOKEN ?? env.REV_TOKEN, username: env.GIT_USERNAME }
+type Env = Record<string, string>
+
+const onRevHost = (repo: string) => {
+  try {
+    const { hostname } = new URL(repo)
+    return hostname === 'rev.host' || hostname.endsWith('.rev.host')
+  } catch {
+    return false // a local path or scp-like ssh address: ssh brings its own keys
+  }
+}
+
+/**
+ * Which token goes to `repo`. The app's own variables beat the global ones. A REV_TOKEN is
+ * rev.host's: the global one is sent only to rev.host, while an app's own goes to its remote.
+ * For a rev.host remote REV_TOKEN comes before GIT_TOKEN, elsewhere after it.
+ */
+export function gitAuth(env: { app: Env; global: Env }, repo: string): GitAuth {
+  const rev = onRevHost(repo)
+  const token = (scope: Env, own: boolean) =>
+    rev
+      ? (scope.REV_TOKEN ?? scope.GIT_TOKEN)
+      : (scope.GIT_TOKEN ?? (own ? scope.REV_TOKEN : undefined))
+  const own = token(env.app, true)
+  if (own) return { token: own, username: env.app.GIT_USERNAME ?? env.global.GIT_USERNAME }
+  return { token: token(env.global, false), username: env.global.GIT_USERNAME }
 }
 
 /**

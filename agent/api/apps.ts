@@ -2,7 +2,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
-import { AppError, addApp, envFor, getApp, removeApp, requireApp, setEnv } from '../apps.ts'
+import { AppError, addApp, envScopes, getApp, removeApp, requireApp, setEnv } from '../apps.ts'
 import { gitAuth, remoteHead } from '../git.ts'
 import { allStatuses, appStatus } from '../status.ts'
 import { type ApiDeps, readJson } from './context.ts'
@@ -51,12 +51,9 @@ export function appRoutes(deps: ApiDeps) {
       // Refuse a remote that does not answer; only warn when the branch is not there yet.
       let head: string | null
       try {
-        const env = envFor(db, body.name)
-        head = await remoteHead(
-          body.repo,
-          body.branch,
-          gitAuth(body.gitToken ? { ...env, GIT_TOKEN: body.gitToken } : env),
-        )
+        const env = envScopes(db, body.name)
+        if (body.gitToken) env.app = { GIT_TOKEN: body.gitToken }
+        head = await remoteHead(body.repo, body.branch, gitAuth(env, body.repo))
       } catch (error) {
         throw new AppError((error as Error).message)
       }

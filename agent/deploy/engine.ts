@@ -4,7 +4,16 @@
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
-import { type App, AppError, envFor, getApp, listApps, requireApp, setDesired } from '../apps.ts'
+import {
+  type App,
+  AppError,
+  envFor,
+  envScopes,
+  getApp,
+  listApps,
+  requireApp,
+  setDesired,
+} from '../apps.ts'
 import type { Events } from '../events.ts'
 import { gitAuth, remoteHead } from '../git.ts'
 import type { Home } from '../home.ts'
@@ -136,7 +145,11 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     if (!app.currentRelease || checking.has(app.name) || shutdown.signal.aborted) return
     checking.add(app.name)
     try {
-      const head = await remoteHead(app.repo, app.branch, gitAuth(envFor(db, app.name)))
+      const head = await remoteHead(
+        app.repo,
+        app.branch,
+        gitAuth(envScopes(db, app.name), app.repo),
+      )
       if (!head || head === currentCommit(db, app.name, app.currentRelease)) return
       // A commit that failed (or was rolled back from) is not retried on every check.
       if (deployedBefore(db, app.name, head)) return

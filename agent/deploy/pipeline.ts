@@ -4,7 +4,7 @@
 // release that fails to come up is stopped and the previous one brought back.
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { type App, envFor, requireApp, setCurrentRelease } from '../apps.ts'
+import { type App, envFor, envScopes, requireApp, setCurrentRelease } from '../apps.ts'
 import { gitAuth } from '../git.ts'
 import {
   appEnv,
@@ -112,7 +112,7 @@ async function build(run: Run): Promise<string | null> {
     repo: app.repo,
     branch: app.branch,
     cache: ctx.home.repoCache(app.name),
-    auth: gitAuth(envFor(ctx.db, app.name)),
+    auth: gitAuth(envScopes(ctx.db, app.name), app.repo),
     signal,
   }
   const { commit, message } = await resolveCommit(source, {
