@@ -18,6 +18,8 @@ import { checkpointEvery, getMeta, openState, setMeta } from './state.ts'
 import { AGENT_NAME, connectUrl, startTunnel } from './tunnel.ts'
 import { pruneDeliveries } from './webhooks.ts'
 
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/
+
 export type AgentFlags = {
   relay?: string
   home?: string
@@ -109,7 +111,15 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
     )
   })
   const { port } = server.address() as AddressInfo
-  const apiUrl = `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${port}`
+  if (!LOOPBACK.test(apiHost)) {
+    log.warn(
+      { apiHost },
+      'the local API and dashboard are open to the network over plain HTTP: put TLS in front of them',
+    )
+  }
+  // The CLI on this box reaches a wildcard address through loopback.
+  const reachable = apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost === '::' ? '::1' : apiHost
+  const apiUrl = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`
   const info: AgentInfo = {
     api: apiUrl,
     apiKey,

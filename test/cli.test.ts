@@ -6,7 +6,7 @@ import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import { toehold } from './helpers/cli.ts'
-import { tempDir } from './helpers/procs.ts'
+import { spawnToehold, tempDir } from './helpers/procs.ts'
 
 const home = tempDir()
 
@@ -97,4 +97,33 @@ it('says in one line when no agent is set up, not running, or refuses the key', 
     refused.stderr,
     /^toehold: the agent at http:\/\/127\.0\.0\.1:\d+ rejected the API key .*\n$/,
   )
+})
+
+it('serves the local API where --api-host says, and warns when that is not loopback', async () => {
+  const own = tempDir()
+  const agent = spawnToehold(['agent', '--home', own, '--api-port', '0', '--api-host', '127.0.0.2'])
+  try {
+    const ready = await agent.waitFor((line) => line.msg === 'local API listening')
+    const api = new URL(ready.api as string)
+    assert.equal(api.hostname, '127.0.0.2')
+    assert.equal((await fetch(`${api.origin}/status`)).status, 401, 'there, and keyed')
+    await assert.rejects(fetch(`http://127.0.0.1:${api.port}/status`), 'not on 127.0.0.1')
+    const status = await toehold(own, ['status', '--json'])
+    assert.equal(status.code, 0, 'the CLI finds it there')
+    assert.ok(!agent.lines.some((line) => /open to the network/.test(String(line.msg))))
+  } finally {
+    await agent.kill()
+  }
+
+  const open = spawnToehold(['agent', '--home', own, '--api-port', '0', '--api-host', '0.0.0.0'])
+  try {
+    const warning = await open.waitFor((line) => /open to the network/.test(String(line.msg)))
+    assert.equal(warning.level, 40)
+    const ready = await open.waitFor((line) => line.msg === 'local API listening')
+    assert.equal(new URL(ready.api as string).hostname, '127.0.0.1', 'a URL a browser opens')
+    const status = await toehold(own, ['status', '--json'])
+    assert.equal(status.code, 0, 'the CLI reaches a wildcard address through loopback')
+  } finally {
+    await open.kill()
+  }
 })
