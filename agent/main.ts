@@ -14,7 +14,7 @@ import { loadIdentity } from './identity.ts'
 import { createIntake } from './intake/handler.ts'
 import { createDeliveryRecorder } from './intake/record.ts'
 import { createAgentMetrics } from './metrics.ts'
-import { checkpointEvery, getMeta, openState, setMeta } from './state.ts'
+import { getMeta, openState, setMeta, startCheckpoints } from './state.ts'
 import { AGENT_NAME, connectUrl, startTunnel } from './tunnel.ts'
 import { pruneDeliveries } from './webhooks.ts'
 
@@ -45,7 +45,9 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   log.info({ instance: identity.instanceId, home: home.root }, 'agent identity')
 
   const db = openState(home.state)
-  const stopCheckpoints = checkpointEvery(db, 5_000)
+  const checkpoints = startCheckpoints(home.state, 5_000, (error) =>
+    log.warn({ err: error }, 'WAL checkpoint failed'),
+  )
   let apiKey = getMeta(db, 'api_key')
   if (!apiKey) {
     apiKey = `thk_${randomBytes(32).toString('base64url')}`
@@ -144,7 +146,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
     server.close()
     await deployer.shutdown()
     deliveries.flush()
-    stopCheckpoints()
+    await checkpoints.stop()
     db.close()
     log.flush()
     process.exit(0)

@@ -1,6 +1,7 @@
 // The agent's durable state: one SQLite file in TOEHOLD_HOME (0600, WAL). Each module owns the
 // queries on its tables; the schema lives here so it can be read in one place.
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { Worker } from 'node:worker_threads'
 
 const SCHEMA = `
   -- Apps the agent deploys and supervises. desired: 'running' | 'stopped'.
@@ -108,8 +109,8 @@ export function openState(path: string): Db {
   const db = new DatabaseSync(path)
   // WAL with NORMAL sync survives the agent being killed at any point; only a power cut can lose
   // the last commits, and the worst that follows is a redelivery that redeploys the branch head.
-  // FULL would fsync on every webhook. Checkpoints (which do sync) run on a timer instead of in
-  // whichever webhook's commit happens to fill the WAL: see checkpointEvery().
+  // FULL would fsync on every webhook. Checkpoints (which do sync) run on a timer in a worker
+  // thread instead of in whichever webhook's commit happens to fill the WAL: startCheckpoints().
   db.exec(
     'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
   )
@@ -129,11 +130,27 @@ export function openState(path: string): Db {
   return db
 }
 
-/** Moves the WAL into the database every `ms`, off the webhook path; returns the stopper. */
-export function checkpointEvery(db: Db, ms: number): () => void {
-  const timer = setInterval(() => db.exec('PRAGMA wal_checkpoint(PASSIVE)'), ms)
-  timer.unref()
-  return () => clearInterval(timer)
+/**
+ * Moves the WAL into the database every `ms`, from a worker thread with its own connection, off
+ * the event loop (see checkpoint-worker.ts). `stop` ends it before the state is closed, so the
+ * agent's own connection is the last one and leaves a fully checkpointed file behind.
+ */
+export function startCheckpoints(path: string, ms: number, onError: (message: string) => void) {
+  const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), {
+    workerData: { path, everyMs: ms },
+  })
+  worker.on('message', (message: { error?: string }) => {
+    if (message.error) onError(message.error)
+  })
+  worker.on('error', (error) => onError(error.message))
+  worker.unref()
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  return {
+    async stop(): Promise<void> {
+      worker.postMessage('stop')
+      await exited
+    },
+  }
 }
 
 export function getMeta(db: Db, key: string): string | undefined {

@@ -2,13 +2,14 @@
 // real SQLite state, while unverified noise is capped; and the recorder that writes no-op
 // deliveries just after their answers without losing a duplicate in between.
 import assert from 'node:assert/strict'
+import { existsSync, statSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import pino from 'pino'
 import { addApp } from '../agent/apps.ts'
 import { createDeliveryRecorder } from '../agent/intake/record.ts'
 import { createAgentMetrics } from '../agent/metrics.ts'
-import { type Db, openState } from '../agent/state.ts'
+import { type Db, openState, startCheckpoints } from '../agent/state.ts'
 import {
   type DeliveryRecord,
   pruneDeliveries,
@@ -136,4 +137,30 @@ it('reports a no-op delivery it could not write and keeps going', async () => {
   assert.ok(lines.some((line) => line.msg === 'could not record deliveries'))
   assert.ok(lines.some((line) => line.msg === 'webhook' && line.delivery === 'dlv_lost'))
   db.close()
+})
+
+it('moves the WAL into the database from a worker thread, and stops before the state closes', async () => {
+  const db = siteState()
+  const path = db.location() as string
+  for (let i = 0; i < 500; i++) recordDelivery(db, row(`dlv_${i}`, `gh-${i}`, true, 'ignored'))
+  const before = statSync(path).size
+  assert.ok(statSync(`${path}-wal`).size > 0, 'the rows wait in the WAL')
+
+  const errors: string[] = []
+  const grown = new Promise<void>((resolve) => {
+    const watcher = watch(path, () => {
+      if (statSync(path).size <= before) return
+      watcher.close()
+      resolve()
+    })
+  })
+  const checkpoints = startCheckpoints(path, 20, (error) => errors.push(error))
+  await grown
+  await checkpoints.stop()
+  db.close()
+  assert.deepEqual(errors, [])
+  assert.ok(!existsSync(`${path}-wal`), 'the agent held the last connection: the WAL is gone')
+  const reopened = openState(path)
+  assert.ok(seenDelivery(reopened, 'site', 'dlv_x', 'gh-499'))
+  reopened.close()
 })
