@@ -16,7 +16,8 @@ export function createDeliveryRecorder(deps: { db: Db; metrics: AgentMetrics; lo
   const { db, metrics, log } = deps
   let pending: DeliveryRecord[] = []
 
-  function flush() {
+  /** Writes what is pending; throws when the rows could not be written. */
+  function write() {
     if (pending.length === 0) return
     const batch = pending
     pending = []
@@ -38,9 +39,9 @@ export function createDeliveryRecorder(deps: { db: Db; metrics: AgentMetrics; lo
     }
   }
 
-  const flushSoon = () => {
+  const flush = () => {
     try {
-      flush()
+      write()
     } catch (error) {
       log.error({ err: error }, 'could not record deliveries')
     }
@@ -50,8 +51,8 @@ export function createDeliveryRecorder(deps: { db: Db; metrics: AgentMetrics; lo
     /** `now`: written before returning (a delivery that changes something); else just after. */
     record(record: DeliveryRecord, now: boolean) {
       pending.push(record)
-      if (now) flush()
-      else if (pending.length === 1) setImmediate(flushSoon)
+      if (now) write()
+      else if (pending.length === 1) setImmediate(flush)
     },
     /** True when a verified delivery with this relay id, or this provider id for the app, was seen. */
     seen(app: string, relayId: string, providerId: string | null): boolean {
@@ -61,7 +62,7 @@ export function createDeliveryRecorder(deps: { db: Db; metrics: AgentMetrics; lo
           (providerId !== null && r.app === app && r.providerId === providerId))
       return pending.some(match) || seenDelivery(db, app, relayId, providerId)
     },
-    /** Writes what is pending now (before the state closes). */
+    /** Writes what is pending now (before the state closes); a failure is logged. */
     flush,
   }
 }
