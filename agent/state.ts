@@ -132,11 +132,11 @@ export function openState(path: string): Db {
 
 /**
  * Moves the WAL into the database every `ms`, from a worker thread with its own connection, off
- * the event loop (see checkpoint-worker.ts). `stop` ends it before the state is closed, so the
+ * the event loop (see checkpoint-worker.js). `stop` ends it before the state is closed, so the
  * agent's own connection is the last one and leaves a fully checkpointed file behind.
  */
 export function startCheckpoints(path: string, ms: number, onError: (message: string) => void) {
-  const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), {
+  const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
     workerData: { path, everyMs: ms },
   })
   worker.on('message', (message: { error?: string }) => {
