@@ -122,13 +122,14 @@ export function inheritedEnv(): Record<string, string> {
   return env
 }
 
-export function envFor(db: Db, app: string): Record<string, string> {
-  return { ...listEnv(db, ''), ...listEnv(db, app) }
-}
-
 /** The global and the app's own variables apart: for credentials, which one set it matters. */
 export function envScopes(db: Db, app: string) {
   return { global: listEnv(db, ''), app: listEnv(db, app) }
+}
+
+export function envFor(db: Db, app: string): Record<string, string> {
+  const scopes = envScopes(db, app)
+  return { ...scopes.global, ...scopes.app }
 }
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/

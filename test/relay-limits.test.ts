@@ -130,9 +130,11 @@ describe('rate limits', () => {
     }
     assertLimited(await postJson(b.webhookUrl('app')))
     assertLimited(await postJson(a.webhookUrl('app')))
+    // Checked before the instance is looked up: made-up ids cannot flood the relay's store.
+    assertLimited(await postJson(`${relay.url}/hooks/${'a'.repeat(20)}/app`))
     assert.equal(a.received.items.length + b.received.items.length, 5)
     const metrics = await scrape(relay.url)
-    assert.equal(value(metrics, 'toehold_relay_rate_limited_total', { scope: 'ip' }), 2)
+    assert.equal(value(metrics, 'toehold_relay_rate_limited_total', { scope: 'ip' }), 3)
     a.close()
     b.close()
     await relay.kill()
