@@ -61,6 +61,11 @@ export function connectUrl(relay: string): URL {
   const scheme = schemes[url.protocol]
   if (!scheme)
     throw new Error(`--relay: unsupported scheme ${url.protocol} (use wss:// or https://)`)
+  if (scheme === 'ws:' && !/^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(url.hostname)) {
+    throw new Error(
+      `--relay: ${url.protocol}// to ${url.hostname} would carry the connect token, the registration token and every webhook in clear: use wss:// (plain ws:// only to a loopback address)`,
+    )
+  }
   url.protocol = scheme
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/connect`
   url.search = ''
@@ -83,6 +88,8 @@ export function startTunnel(options: TunnelOptions) {
   let attempt = 0
   let retry: NodeJS.Timeout | null = null
   let stopped = false
+  // The registration token goes only to a relay that said it does not know our key yet.
+  let register = false
 
   const reply = (ws: WebSocket, id: string, answer: Answer) => {
     if (ws.readyState !== WebSocket.OPEN) return // the relay redelivers it on the next tunnel
@@ -125,6 +132,7 @@ export function startTunnel(options: TunnelOptions) {
     const { message, body } = parsed
     if (message.t === 'welcome') {
       attempt = 0
+      register = false
       state.publicUrl = message.publicUrl
       log.info(
         {
@@ -171,7 +179,9 @@ export function startTunnel(options: TunnelOptions) {
     }
     if (stopped) return
     const headers: Record<string, string> = { authorization: `Bearer ${token}` }
-    if (options.registrationToken) headers[REGISTRATION_HEADER] = options.registrationToken
+    if (register && options.registrationToken) {
+      headers[REGISTRATION_HEADER] = options.registrationToken
+    }
     const ws = new WebSocket(url, {
       headers,
       maxPayload: options.maxPayload ?? 64 * 1024 ** 2,
@@ -180,7 +190,7 @@ export function startTunnel(options: TunnelOptions) {
     })
     socket = ws
     let lastSeen = Date.now()
-    let closeCode = 0
+    let retryNow = false
     const beat = setInterval(() => {
       if (Date.now() - lastSeen > heartbeatMs * SILENT_INTERVALS) ws.terminate()
       else if (ws.readyState === WebSocket.OPEN) ws.ping()
@@ -196,12 +206,24 @@ export function startTunnel(options: TunnelOptions) {
         if (text.length < 1024) text += chunk
       })
       res.on('end', () => {
-        let reason = `HTTP ${res.statusCode}`
+        let error = ''
         try {
-          reason += `: ${JSON.parse(text).error}`
+          error = String(JSON.parse(text).error)
         } catch {}
-        state.lastError = reason
-        log.error({ relay: state.url, reason }, 'relay refused the connection')
+        const reason = `HTTP ${res.statusCode}${error ? `: ${error}` : ''}`
+        if (
+          res.statusCode === 401 &&
+          error.startsWith('unknown instance') &&
+          options.registrationToken &&
+          !register
+        ) {
+          log.info({ relay: state.url }, 'relay does not know this key yet: registering')
+          register = true
+          retryNow = true
+        } else {
+          state.lastError = reason
+          log.error({ relay: state.url, reason }, 'relay refused the connection')
+        }
         ws.terminate()
       })
     })
@@ -226,7 +248,6 @@ export function startTunnel(options: TunnelOptions) {
       log.debug({ err: error.message }, 'tunnel error')
     })
     ws.on('close', (code, reason) => {
-      closeCode = code
       clearInterval(beat)
       if (socket === ws) socket = null
       const wasConnected = state.connected
@@ -237,7 +258,7 @@ export function startTunnel(options: TunnelOptions) {
         options.onClose?.()
       }
       if (code === CLOSE.replaced) log.warn('another agent with this key connected to the relay')
-      scheduleReconnect(closeCode === CLOSE.serviceRestart)
+      scheduleReconnect(retryNow || code === CLOSE.serviceRestart)
     })
   }
 

@@ -1,20 +1,19 @@
 // The relay's HTTP surface: webhook intake, health and metrics.
 import type { IncomingMessage } from 'node:http'
 import type { HttpBindings } from '@hono/node-server'
-import { getConnInfo } from '@hono/node-server/conninfo'
 import { type Context, Hono } from 'hono'
-import { importJWK, type KeyObject } from 'jose'
 import type { Logger } from 'pino'
-import { encodeFrame } from '../shared/frame.ts'
+import { allocFrame } from '../shared/frame.ts'
 import { APP_NAME, INSTANCE_ID, newDeliveryId } from '../shared/ids.ts'
 import type { Delivery } from '../shared/protocol.ts'
-import { seal } from '../shared/seal.ts'
 import { sameSecret } from '../shared/secrets.ts'
+import { clientAddress, limitKey } from './address.ts'
+import type { Budget, Lease } from './budget.ts'
 import type { RelayConfig } from './config.ts'
+import type { createDeliver } from './deliver.ts'
 import type { DeliveryOutcome, RelayMetrics } from './metrics.ts'
 import { createRateLimiter } from './ratelimit.ts'
-import type { Sessions } from './sessions.ts'
-import type { Instance, Store } from './store.ts'
+import type { Store } from './store.ts'
 
 /** Headers that describe one HTTP hop, not the webhook: never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -47,26 +46,55 @@ function forwardable(raw: string[]): Record<string, string> {
   return out
 }
 
+type Body = { frame: Buffer } | { refused: 'too large' | 'busy' }
+
 /**
- * The request body exactly as received, or null once it passes `limit` (checked against
- * Content-Length first, then while reading, for chunked uploads). Read straight from Node's
- * request: building a web Request and stream for each webhook cost a fifth of the relay's CPU.
+ * Reads the request body into a `delivery` frame under `header`, holding its bytes under
+ * `lease`; refused once the body passes `limit` or the budget. With Content-Length (checked
+ * before by the caller) the bytes go straight into place; a chunked upload is counted while
+ * reading and copied in once at its end. Read straight from Node's request: building a web
+ * Request and stream for each webhook cost a fifth of the relay's CPU.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve(null)
+function readFrame(
+  req: IncomingMessage,
+  header: Delivery,
+  declared: number | null,
+  limit: number,
+  lease: Lease,
+): Promise<Body> {
   return new Promise((resolve, reject) => {
+    const sized = declared === null ? null : allocFrame(header, declared)
     const chunks: Buffer[] = []
     let size = 0
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= limit) return void chunks.push(chunk)
-      // Too large: answer now; the server drains what is left (bounded) after the answer.
+    const stop = (refused: 'too large' | 'busy') => {
+      // Answer now; the server drains what is left (bounded) after the answer.
       req.off('data', onData)
       req.pause()
-      resolve(null)
+      resolve({ refused })
+    }
+    const onData = (chunk: Buffer) => {
+      if (sized) {
+        sized.frame.set(chunk, sized.bodyAt + size)
+        size += chunk.length
+        return
+      }
+      size += chunk.length
+      if (size > limit) return stop('too large')
+      if (!lease.grow(chunk.length)) return stop('busy')
+      chunks.push(chunk)
     }
     req.on('data', onData)
-    req.once('end', () => resolve(Buffer.concat(chunks, size)))
+    req.once('end', () => {
+      if (sized) return resolve({ frame: sized.frame })
+      if (!lease.grow(size)) return resolve({ refused: 'busy' })
+      const { frame, bodyAt } = allocFrame(header, size)
+      let at = bodyAt
+      for (const chunk of chunks) {
+        frame.set(chunk, at)
+        at += chunk.length
+      }
+      resolve({ frame })
+    })
     req.once('error', reject)
   })
 }
@@ -74,33 +102,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
 type Deps = {
   config: RelayConfig
   store: Store
-  sessions: Sessions
+  budget: Budget
+  deliver: ReturnType<typeof createDeliver>
   metrics: RelayMetrics
   log: Logger
 }
 
-export function createRelayApp({ config, store, sessions, metrics, log }: Deps) {
+export function createRelayApp({ config, store, budget, deliver, metrics, log }: Deps) {
   const app = new Hono<{ Bindings: HttpBindings }>()
   const limitIp = createRateLimiter(config.rateIp)
   const limitInstance = createRateLimiter(config.rateInstance)
-  const sealingKeys = new Map<string, { x: unknown; key: KeyObject | CryptoKey }>()
-
-  const sealingKey = async (instance: Instance) => {
-    const cached = sealingKeys.get(instance.id)
-    if (cached && cached.x === instance.sealingJwk.x) return cached.key
-    const key = (await importJWK(instance.sealingJwk, 'ECDH-ES+A256KW')) as KeyObject | CryptoKey
-    sealingKeys.set(instance.id, { x: instance.sealingJwk.x, key })
-    return key
-  }
-
-  const clientAddress = (c: Context) => {
-    if (config.trustProxy) {
-      const forwarded =
-        c.req.header('fly-client-ip') ?? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
-      if (forwarded) return forwarded
-    }
-    return getConnInfo(c).remote.address ?? 'unknown'
-  }
 
   // Bound once: labelling a counter on every webhook costs more than the count itself.
   const counted = (outcome: DeliveryOutcome) => metrics.deliveries.labels({ outcome })
@@ -110,6 +121,22 @@ export function createRelayApp({ config, store, sessions, metrics, log }: Deps) 
     unknownInstance: counted('unknown_instance'),
     tooLarge: counted('too_large'),
     queueFull: counted('queue_full'),
+    storageFull: counted('storage_full'),
+    busy: counted('busy'),
+  }
+
+  /** 503: the sender should come back later, and is told when. */
+  const unavailable = (c: Context, error: string, retryAfterS: number) => {
+    c.header('Retry-After', String(retryAfterS))
+    return c.json({ error }, 503)
+  }
+  const busy = (c: Context) => {
+    outcomes.busy.inc()
+    return unavailable(c, 'relay busy', 5)
+  }
+  const tooLarge = (c: Context) => {
+    outcomes.tooLarge.inc()
+    return c.json({ error: 'payload too large', limit: config.maxBody }, 413)
   }
 
   const tooMany = (c: Context, scope: 'ip' | 'instance', retryAfterS: number) => {
@@ -134,8 +161,9 @@ export function createRelayApp({ config, store, sessions, metrics, log }: Deps) 
   // The webhook path: every step here is on the sender's round trip, so it stays lean.
   app.post('/hooks/:instance/:app', async (c) => {
     const { instance: instanceId, app: appName } = c.req.param()
-    const remote = clientAddress(c)
-    const byIp = limitIp(remote)
+    const req = c.env.incoming
+    const remote = clientAddress(config.trustProxy, req.headers, req.socket.remoteAddress)
+    const byIp = limitIp.take(limitKey(remote))
     if (!byIp.ok) return tooMany(c, 'ip', byIp.retryAfterS)
     const instance = INSTANCE_ID.test(instanceId) ? store.instance(instanceId) : undefined
     if (!instance) {
@@ -143,52 +171,51 @@ export function createRelayApp({ config, store, sessions, metrics, log }: Deps) 
       return c.json({ error: 'unknown instance' }, 404)
     }
     if (!APP_NAME.test(appName)) return c.json({ error: 'unknown app' }, 404)
-    const byInstance = limitInstance(instanceId)
+    const byInstance = limitInstance.take(instanceId)
     if (!byInstance.ok) return tooMany(c, 'instance', byInstance.retryAfterS)
 
-    const req = c.env.incoming
-    const body = await readBody(req, config.maxBody)
-    if (!body) {
-      outcomes.tooLarge.inc()
-      return c.json({ error: 'payload too large', limit: config.maxBody }, 413)
-    }
-    const url = req.url ?? ''
-    const queryAt = url.indexOf('?')
-    const delivery: Delivery = {
-      t: 'delivery',
-      id: newDeliveryId(),
-      app: appName,
-      method: req.method ?? 'POST',
-      headers: forwardable(req.rawHeaders),
-      query: queryAt === -1 ? '' : url.slice(queryAt + 1),
-      receivedAt: Date.now(),
-      remote,
-    }
+    const length = req.headers['content-length']
+    const declared = length === undefined ? null : Number(length)
+    if (declared !== null && declared > config.maxBody) return tooLarge(c)
+    const lease = budget.take(declared ?? 0)
+    if (!lease) return busy(c)
+    try {
+      const url = req.url ?? ''
+      const queryAt = url.indexOf('?')
+      const delivery: Delivery = {
+        t: 'delivery',
+        id: newDeliveryId(),
+        app: appName,
+        method: req.method ?? 'POST',
+        headers: forwardable(req.rawHeaders),
+        query: queryAt === -1 ? '' : url.slice(queryAt + 1),
+        receivedAt: Date.now(),
+        remote,
+      }
+      const body = await readFrame(req, delivery, declared, config.maxBody, lease)
+      if ('refused' in body) return body.refused === 'busy' ? busy(c) : tooLarge(c)
 
-    const started = performance.now()
-    const reply = await sessions.forward(instanceId, delivery, body, config.replyTimeoutMs)
-    if (reply) {
-      metrics.forwardDuration.observe((performance.now() - started) / 1000)
-      outcomes.answered.inc()
-      return c.body(
-        new Uint8Array(reply.body),
-        reply.status as 200,
-        forwardable(Object.entries(reply.headers).flat()),
-      )
+      const outcome = await deliver(instance, delivery, body.frame, lease)
+      if (outcome.kind === 'answered') {
+        outcomes.answered.inc()
+        const { reply } = outcome
+        return c.body(
+          new Uint8Array(reply.body),
+          reply.status as 200,
+          forwardable(Object.entries(reply.headers).flat()),
+        )
+      }
+      if (outcome.kind === 'queued') {
+        outcomes.queued.inc()
+        return c.json({ status: 'queued', delivery: delivery.id }, 202)
+      }
+      if (outcome.error === 'relay busy') return busy(c)
+      if (outcome.error === 'queue full') outcomes.queueFull.inc()
+      else outcomes.storageFull.inc()
+      return unavailable(c, outcome.error, 60)
+    } finally {
+      lease.release()
     }
-
-    const usage = store.usage(instanceId)
-    if (usage.count >= config.queueMax || usage.bytes + body.length > config.queueMaxBytes) {
-      outcomes.queueFull.inc()
-      log.warn({ instance: instanceId, queued: usage.count }, 'queue full, refusing delivery')
-      c.header('Retry-After', '60')
-      return c.json({ error: 'queue full' }, 503)
-    }
-    const sealed = await seal(encodeFrame(delivery, body), await sealingKey(instance))
-    store.enqueue(instanceId, { id: delivery.id, receivedAt: delivery.receivedAt, sealed })
-    outcomes.queued.inc()
-    sessions.kick(instanceId)
-    return c.json({ status: 'queued', delivery: delivery.id }, 202)
   })
 
   app.notFound((c) => c.json({ error: 'not found' }, 404))

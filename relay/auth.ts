@@ -4,7 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { decodeJwt, decodeProtectedHeader, EmbeddedJWK, importJWK, type JWK, jwtVerify } from 'jose'
 import { INSTANCE_ID, instanceIdOf } from '../shared/ids.ts'
-import { audienceFor, REGISTRATION_HEADER } from '../shared/protocol.ts'
+import { REGISTRATION_HEADER } from '../shared/protocol.ts'
 import type { Instance, Store } from './store.ts'
 
 /** Longest lifetime a connect token may claim. */
@@ -46,7 +46,27 @@ function isX25519Public(jwk: unknown): jwk is JWK {
   )
 }
 
-export function createAuthenticator(store: Store, registrationHash: Buffer) {
+/** The instance a connect token names, unverified: only to key the failed-attempts limit. */
+export function claimedInstance(req: IncomingMessage): string {
+  const bearer = /^Bearer ([\w.-]+)$/.exec(req.headers.authorization ?? '')?.[1]
+  try {
+    const sub = bearer ? decodeJwt(bearer).sub : undefined
+    return typeof sub === 'string' && INSTANCE_ID.test(sub) ? sub : '-'
+  } catch {
+    return '-'
+  }
+}
+
+/**
+ * `audience` is the one a token must name: the relay's own public host, whatever `Host` the
+ * request carries. `onJtiSpill` hears of a JWT id kept in memory because the disk refused it.
+ */
+export function createAuthenticator(
+  store: Store,
+  registrationHash: Buffer,
+  audience: () => string,
+  onJtiSpill: (error: Error) => void,
+) {
   const keys = new Map<string, Awaited<ReturnType<typeof importJWK>>>()
   const signingKey = async (instance: Instance) => {
     const cached = keys.get(instance.id)
@@ -74,7 +94,7 @@ export function createAuthenticator(store: Store, registrationHash: Buffer) {
 
     const options = {
       algorithms: ['EdDSA'],
-      audience: audienceFor(req.headers.host ?? ''),
+      audience: audience(),
       subject: instanceId,
       maxTokenAge: MAX_TOKEN_LIFETIME_S,
       clockTolerance: CLOCK_TOLERANCE_S,
@@ -106,9 +126,8 @@ export function createAuthenticator(store: Store, registrationHash: Buffer) {
       throw new AuthError('token lifetime exceeds 5 minutes')
     }
     if (!isX25519Public(payload.seal)) throw new AuthError('token lacks the X25519 sealing key')
-    if (
-      !store.useJti(`${instanceId}:${payload.jti}`, (payload.exp as number) + CLOCK_TOLERANCE_S)
-    ) {
+    const expiresAt = (payload.exp as number) + CLOCK_TOLERANCE_S
+    if (!store.useJti(`${instanceId}:${payload.jti}`, expiresAt, onJtiSpill)) {
       throw new AuthError('token already used')
     }
 

@@ -1,6 +1,7 @@
 // The relay's settings: flags win over environment variables, which win over safe defaults.
 import { HEARTBEAT_INTERVAL_MS } from '../shared/protocol.ts'
 import { fromEnv, parseBytes, parseCount, parseDuration } from '../shared/units.ts'
+import { parseTrustProxy, type TrustProxy } from './address.ts'
 
 export type RelayConfig = {
   host: string
@@ -16,13 +17,21 @@ export type RelayConfig = {
   rateInstance: number
   queueMax: number
   queueMaxBytes: number
+  /** Stored bytes of every instance together (the data directory's share of its disk). */
+  dataMaxBytes: number
+  /** Webhook bytes held in memory at once, across all requests and tunnels. */
+  inflightBytes: number
+  /** Open TCP connections at once (agents' tunnels included). */
+  maxConnections: number
+  /** For a sender to send its request headers. */
+  headersTimeoutMs: number
   queueTtlMs: number
   replyTimeoutMs: number
   requestTimeoutMs: number
   heartbeatMs: number
   metricsToken: string | null
-  /** Take the client address from the proxy in front (Fly-Client-IP / X-Forwarded-For). */
-  trustProxy: boolean
+  /** Which header of the one proxy in front names the client; else the socket's address. */
+  trustProxy: TrustProxy
 }
 
 export type RelayFlags = { host?: string; port?: string; data?: string; publicUrl?: string }
@@ -47,6 +56,12 @@ export function relayConfig(flags: RelayFlags, env: NodeJS.ProcessEnv = process.
     rateInstance: fromEnv(env, 'RELAY_RATE_INSTANCE', parseCount, 600),
     queueMax: fromEnv(env, 'RELAY_QUEUE_MAX', parseCount, 1000),
     queueMaxBytes: fromEnv(env, 'RELAY_QUEUE_MAX_BYTES', parseBytes, 512 * 1024 ** 2),
+    dataMaxBytes: fromEnv(env, 'RELAY_DATA_MAX_BYTES', parseBytes, 768 * 1024 ** 2),
+    // Sized for a 256 MB VM: the process itself takes ~70 MB, a queued webhook briefly twice
+    // its size (body and sealed copy), and SQLite's page cache a few MiB.
+    inflightBytes: fromEnv(env, 'RELAY_INFLIGHT_BYTES', parseBytes, 96 * 1024 ** 2),
+    maxConnections: fromEnv(env, 'RELAY_MAX_CONNECTIONS', parseCount, 10_000),
+    headersTimeoutMs: fromEnv(env, 'RELAY_HEADERS_TIMEOUT', parseDuration, 10_000),
     queueTtlMs: fromEnv(env, 'RELAY_QUEUE_TTL', parseDuration, 72 * 3_600_000),
     replyTimeoutMs: fromEnv(env, 'RELAY_REPLY_TIMEOUT_MS', parseCount, 8000),
     requestTimeoutMs: fromEnv(env, 'RELAY_REQUEST_TIMEOUT', parseDuration, 60_000),
@@ -55,8 +70,8 @@ export function relayConfig(flags: RelayFlags, env: NodeJS.ProcessEnv = process.
     trustProxy: fromEnv(
       env,
       'RELAY_TRUST_PROXY',
-      (_, v) => v === '1' || v === 'true',
-      Boolean(fly),
+      parseTrustProxy,
+      fly ? { mode: 'fly' } : { mode: 'none' },
     ),
   }
 }

@@ -8,10 +8,11 @@ export async function runRelay(flags: RelayFlags): Promise<void> {
   const log = createLogger('relay')
   const relay = await startRelay(config, log)
   log.info({ url: relay.url, publicUrl: relay.publicUrl, data: config.dataDir }, 'relay listening')
-  if (relay.createdRegistrationToken) {
-    // Printed once, to the terminal, never to the log; only its hash is stored.
-    process.stderr.write(
-      `\nNew relay registration token (shown once; agents need it for their first connection):\n\n  ${relay.createdRegistrationToken}\n\nSet RELAY_REGISTRATION_TOKEN to choose your own.\n\n`,
+  if (relay.registrationTokenFile) {
+    // The log is stderr under systemd and on fly: the token itself never goes there.
+    log.warn(
+      { file: relay.registrationTokenFile },
+      'new relay registration token written to this file (0600): agents need it for their first connection; set RELAY_REGISTRATION_TOKEN to choose your own',
     )
   }
   let stopping = false

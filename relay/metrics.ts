@@ -10,6 +10,8 @@ export type DeliveryOutcome =
   | 'unknown_instance'
   | 'too_large'
   | 'queue_full'
+  | 'storage_full' // RELAY_DATA_MAX_BYTES reached, or the disk itself
+  | 'busy' // RELAY_INFLIGHT_BYTES spent: too many bytes in memory at once
 
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>
 
@@ -46,7 +48,7 @@ export function createRelayMetrics(store: Store) {
       help: 'Deliveries stored for agents, all instances.',
       registers: [registry],
       collect() {
-        this.set(store.totals().count)
+        this.set(store.total().count)
       },
     }),
     queueOldestAge: new Gauge({
@@ -54,7 +56,7 @@ export function createRelayMetrics(store: Store) {
       help: 'Age of the oldest stored delivery (0 when the queue is empty).',
       registers: [registry],
       collect() {
-        const { oldest } = store.totals()
+        const oldest = store.oldest()
         this.set(oldest === null ? 0 : (Date.now() - oldest) / 1000)
       },
     }),

@@ -2,16 +2,11 @@
 // wait for the agent's result; queued (sealed) ones are pumped in order after `welcome`.
 import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
-import { encodeFrame, FrameError } from '../shared/frame.ts'
-import {
-  CLOSE,
-  type Delivery,
-  PROTOCOL_VERSION,
-  parseMessage,
-  SILENT_INTERVALS,
-} from '../shared/protocol.ts'
+import { allocFrame, encodeFrame, FrameError } from '../shared/frame.ts'
+import { CLOSE, PROTOCOL_VERSION, parseMessage, SILENT_INTERVALS } from '../shared/protocol.ts'
+import type { Budget, Lease } from './budget.ts'
 import type { RelayMetrics } from './metrics.ts'
-import type { Instance, Store } from './store.ts'
+import type { Instance, Queued, Store } from './store.ts'
 
 export type Reply = { status: number; headers: Record<string, string>; body: Buffer }
 
@@ -20,6 +15,11 @@ const REPLAY_WINDOW = 16
 const REPLAY_WINDOW_BYTES = 32 * 1024 ** 2
 /** Live deliveries awaiting a result on one tunnel; past this, new ones are queued instead. */
 const MAX_WAITING = 1024
+/**
+ * Bytes a tunnel's socket may have waiting to be written before nothing more is sent live: an
+ * agent that does not read gets its deliveries queued instead of held in the relay's memory.
+ */
+const TUNNEL_BUFFER_BYTES = 4 * 1024 ** 2
 
 type Session = {
   instance: Instance
@@ -34,7 +34,7 @@ type Session = {
   replayBytes: number
   pumping: boolean
   lastSeq: number
-  /** Wakes the pump when a replay slot frees up or the socket closes. */
+  /** Wakes the pump: a replay slot or budget freed up, a frame was written, the socket closed. */
   wake: (() => void) | null
 }
 
@@ -42,12 +42,13 @@ export type Sessions = ReturnType<typeof createSessions>
 
 export function createSessions(deps: {
   store: Store
+  budget: Budget
   metrics: RelayMetrics
   log: Logger
   publicUrl: () => string
   heartbeatMs: number
 }) {
-  const { store, metrics, log } = deps
+  const { store, budget, metrics, log } = deps
   const sessions = new Map<string, Session>()
 
   // One timer for every tunnel: ping the live, drop the silent.
@@ -78,28 +79,64 @@ export function createSessions(deps: {
     }
   }
 
+  const sleep = (session: Session) =>
+    new Promise<void>((resolve) => {
+      session.wake = () => {
+        session.wake = null
+        resolve()
+      }
+    })
+
+  /** A queued delivery as a `sealed` frame: its envelope copied in a part at a time. */
+  function sealedFrame(row: Queued): Buffer {
+    const { frame, bodyAt } = allocFrame(
+      { t: 'sealed', id: row.id, receivedAt: row.receivedAt },
+      row.bytes,
+    )
+    let at = bodyAt
+    for (const part of store.sealedParts(row.seq)) {
+      frame.set(part, at)
+      at += part.length
+    }
+    if (at !== frame.length) throw new Error(`stored delivery ${row.id} is incomplete`)
+    return frame
+  }
+
   async function pump(session: Session) {
     if (session.pumping) return
     session.pumping = true
+    const { socket } = session
     try {
-      while (session.socket.readyState === session.socket.OPEN) {
+      while (socket.readyState === socket.OPEN) {
         const room = REPLAY_WINDOW - session.replaying.size
-        if (room <= 0 || session.replayBytes >= REPLAY_WINDOW_BYTES) {
-          await new Promise<void>((resolve) => (session.wake = resolve))
-          session.wake = null
+        if (
+          room <= 0 ||
+          session.replayBytes >= REPLAY_WINDOW_BYTES ||
+          socket.bufferedAmount >= TUNNEL_BUFFER_BYTES
+        ) {
+          await sleep(session)
           continue
         }
-        const rows = store.next(session.instance.id, session.lastSeq, room)
-        if (rows.length === 0) break
-        for (const row of rows) {
+        const [row] = store.next(session.instance.id, session.lastSeq, 1)
+        if (!row) break
+        if (session.unanswered.has(row.id) || session.replaying.has(row.id)) {
           session.lastSeq = row.seq
-          if (session.unanswered.has(row.id) || session.replaying.has(row.id)) continue
-          session.replaying.set(row.id, row.sealed.length)
-          session.replayBytes += row.sealed.length
-          session.socket.send(
-            encodeFrame({ t: 'sealed', id: row.id, receivedAt: row.receivedAt }, row.sealed),
-          )
+          continue
         }
+        const lease = budget.take(row.bytes)
+        if (!lease) {
+          const woken = sleep(session)
+          budget.whenFreed(() => session.wake?.())
+          await woken
+          continue
+        }
+        session.lastSeq = row.seq
+        session.replaying.set(row.id, row.bytes)
+        session.replayBytes += row.bytes
+        socket.send(sealedFrame(row), () => {
+          lease.release()
+          session.wake?.()
+        })
       }
     } finally {
       session.pumping = false
@@ -176,17 +213,18 @@ export function createSessions(deps: {
   return {
     attach,
     /**
-     * Sends a live delivery and waits for the agent's result. Null means "not answered in
-     * time or not sendable now": the caller stores it, and it is replayed on the next tunnel.
+     * Sends a live delivery frame and waits for the agent's result. Null means "not answered
+     * in time or not sendable now": the caller stores it, and it is replayed on the next tunnel.
      */
     forward(
       instanceId: string,
-      delivery: Delivery,
-      body: Buffer,
+      id: string,
+      frame: Buffer,
+      lease: Lease,
       timeoutMs: number,
     ): Promise<Reply | null> {
       const session = sessions.get(instanceId)
-      return session ? send(session, delivery, body, timeoutMs) : Promise.resolve(null)
+      return session ? send(session, id, frame, lease, timeoutMs) : Promise.resolve(null)
     },
     /** A delivery was just stored: let a connected agent's pump pick it up. */
     kick(instanceId: string) {
@@ -203,21 +241,31 @@ export function createSessions(deps: {
 
 function send(
   session: Session,
-  delivery: Delivery,
-  body: Buffer,
+  id: string,
+  frame: Buffer,
+  lease: Lease,
   timeoutMs: number,
 ): Promise<Reply | null> {
-  if (session.pumping || session.waiting.size >= MAX_WAITING) return Promise.resolve(null)
+  const { socket } = session
+  if (
+    session.pumping ||
+    session.waiting.size >= MAX_WAITING ||
+    socket.bufferedAmount >= TUNNEL_BUFFER_BYTES
+  ) {
+    return Promise.resolve(null)
+  }
   return new Promise((resolve) => {
     const timer = setTimeout(() => settle(null), timeoutMs)
     const settle = (reply: Reply | null) => {
       clearTimeout(timer)
-      session.waiting.delete(delivery.id)
+      session.waiting.delete(id)
       // Unanswered: it will be stored; this socket already has it, so the pump must not resend.
-      if (!reply) session.unanswered.add(delivery.id)
+      if (!reply) session.unanswered.add(id)
       resolve(reply)
     }
-    session.waiting.set(delivery.id, settle)
-    session.socket.send(encodeFrame(delivery, body))
+    session.waiting.set(id, settle)
+    // The frame stays in memory until the socket has written it, however the request ends.
+    lease.retain()
+    socket.send(frame, () => lease.release())
   })
 }

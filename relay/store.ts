@@ -6,29 +6,81 @@ import { DatabaseSync } from 'node:sqlite'
 import type { JWK } from 'jose'
 
 export type Instance = { id: string; signingJwk: JWK; sealingJwk: JWK; createdAt: number }
-export type Queued = { seq: number; id: string; receivedAt: number; sealed: Buffer }
+/** A stored delivery: its sealed envelope is `bytes` long, read with `sealedParts`. */
+export type Queued = { seq: number; id: string; receivedAt: number; bytes: number }
+export type Usage = { count: number; bytes: number }
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS instances (
-    id TEXT PRIMARY KEY, signing_jwk TEXT NOT NULL, sealing_jwk TEXT NOT NULL, created_at INTEGER NOT NULL
-  ) STRICT;
-  CREATE TABLE IF NOT EXISTS queue (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, instance TEXT NOT NULL,
-    received_at INTEGER NOT NULL, sealed BLOB NOT NULL
-  ) STRICT;
-  CREATE INDEX IF NOT EXISTS queue_instance ON queue (instance, seq);
-  CREATE TABLE IF NOT EXISTS jtis (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT;
-  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-`
+/**
+ * Sealed bodies are stored in parts of this size: SQLite copies a bound blob twice on insert,
+ * so one 25 MiB row cost the process 50 MiB of memory; 1 MiB parts cost 2 MiB.
+ */
+const PART = 1024 * 1024
+
+/**
+ * Schema migrations, in order; PRAGMA user_version is how many have run. Never edit one that
+ * shipped: add the next. A data dir made by 0.1 is at version 0 with the first one's tables.
+ */
+const MIGRATIONS = [
+  // 1: the 0.1 schema.
+  `CREATE TABLE IF NOT EXISTS instances (
+     id TEXT PRIMARY KEY, signing_jwk TEXT NOT NULL, sealing_jwk TEXT NOT NULL, created_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE IF NOT EXISTS queue (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, instance TEXT NOT NULL,
+     received_at INTEGER NOT NULL, sealed BLOB NOT NULL
+   ) STRICT;
+   CREATE INDEX IF NOT EXISTS queue_instance ON queue (instance, seq);
+   CREATE TABLE IF NOT EXISTS jtis (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT;
+   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`,
+  // 2: the envelope is `sealed` (0.1's whole JWE, or the HPKE head) followed by its parts;
+  // `bytes` is its stored size, what the quotas count.
+  `ALTER TABLE queue ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+   UPDATE queue SET bytes = length(sealed);
+   CREATE TABLE queue_parts (
+     seq INTEGER NOT NULL REFERENCES queue (seq) ON DELETE CASCADE, part INTEGER NOT NULL,
+     bytes BLOB NOT NULL, PRIMARY KEY (seq, part)
+   ) STRICT;`,
+]
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+function migrate(db: DatabaseSync, file: string) {
+  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `${file} has schema version ${version}, newer than this relay knows (${SCHEMA_VERSION}): run a newer toehold`,
+    )
+  }
+  for (let next = version; next < SCHEMA_VERSION; next++) {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      db.exec(MIGRATIONS[next] as string)
+      db.exec(`PRAGMA user_version = ${next + 1}`)
+      db.exec('COMMIT')
+    } catch (error) {
+      db.exec('ROLLBACK')
+      throw error
+    }
+  }
+  // Acked and expired deliveries give their pages back (PRAGMA incremental_vacuum). Switching
+  // a file made without it takes one VACUUM, outside any transaction.
+  if ((db.prepare('PRAGMA auto_vacuum').get() as { auto_vacuum: number }).auto_vacuum !== 2) {
+    db.exec('PRAGMA auto_vacuum = INCREMENTAL; VACUUM')
+  }
+}
 
 export type Store = ReturnType<typeof openStore>
 
 export function openStore(dir: string) {
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const db = new DatabaseSync(join(dir, 'relay.db'))
+  const file = join(dir, 'relay.db')
+  const db = new DatabaseSync(file)
   // WAL keeps readers off the writer; FULL sync makes "queued" mean on disk before we say so.
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;')
-  db.exec(SCHEMA)
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;',
+  )
+  // Takes effect on a new file (before its first table); an older file is switched in migrate().
+  db.exec('PRAGMA auto_vacuum = INCREMENTAL')
+  migrate(db, file)
 
   const q = {
     instance: db.prepare(
@@ -39,18 +91,22 @@ export function openStore(dir: string) {
        ON CONFLICT (id) DO UPDATE SET sealing_jwk = excluded.sealing_jwk`,
     ),
     enqueue: db.prepare(
-      'INSERT INTO queue (id, instance, received_at, sealed) VALUES (?, ?, ?, ?)',
+      'INSERT INTO queue (id, instance, received_at, sealed, bytes) VALUES (?, ?, ?, ?, ?) RETURNING seq',
     ),
+    part: db.prepare('INSERT INTO queue_parts (seq, part, bytes) VALUES (?, ?, ?)'),
     usage: db.prepare(
-      'SELECT count(*) AS n, coalesce(sum(length(sealed)), 0) AS bytes FROM queue WHERE instance = ?',
+      'SELECT instance, count(*) AS n, sum(bytes) AS bytes FROM queue GROUP BY instance',
     ),
     next: db.prepare(
-      'SELECT seq, id, received_at, sealed FROM queue WHERE instance = ? AND seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, id, received_at, bytes FROM queue WHERE instance = ? AND seq > ? ORDER BY seq LIMIT ?',
     ),
-    ack: db.prepare('DELETE FROM queue WHERE instance = ? AND id = ?'),
-    expire: db.prepare('DELETE FROM queue WHERE received_at < ?'),
-    totals: db.prepare('SELECT count(*) AS n, min(received_at) AS oldest FROM queue'),
+    head: db.prepare('SELECT sealed FROM queue WHERE seq = ?'),
+    parts: db.prepare('SELECT bytes FROM queue_parts WHERE seq = ? ORDER BY part'),
+    ack: db.prepare('DELETE FROM queue WHERE instance = ? AND id = ? RETURNING bytes'),
+    expire: db.prepare('DELETE FROM queue WHERE received_at < ? RETURNING instance, bytes'),
+    oldest: db.prepare('SELECT min(received_at) AS oldest FROM queue'),
     useJti: db.prepare('INSERT OR IGNORE INTO jtis (jti, expires_at) VALUES (?, ?)'),
+    knownJti: db.prepare('SELECT 1 FROM jtis WHERE jti = ?'),
     pruneJtis: db.prepare('DELETE FROM jtis WHERE expires_at < ?'),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare(
@@ -60,6 +116,38 @@ export function openStore(dir: string) {
 
   // Every webhook looks its instance up: keep them in memory (a few hundred bytes each).
   const instances = new Map<string, Instance>()
+  // Stored count and bytes per instance and in all, kept in step with every write, so quota
+  // checks are synchronous lookups rather than queries.
+  const usage = new Map<string, Usage>()
+  const total: Usage = { count: 0, bytes: 0 }
+  for (const row of q.usage.all() as { instance: string; n: number; bytes: number }[]) {
+    usage.set(row.instance, { count: row.n, bytes: row.bytes })
+    total.count += row.n
+    total.bytes += row.bytes
+  }
+  const account = (instance: string, count: number, bytes: number) => {
+    const own = usage.get(instance) ?? { count: 0, bytes: 0 }
+    own.count += count
+    own.bytes += bytes
+    if (own.count === 0) usage.delete(instance)
+    else usage.set(instance, own)
+    total.count += count
+    total.bytes += bytes
+  }
+  // JWT ids spent while the disk refused to record them: a full disk must not lock agents out.
+  const spillJtis = new Map<string, number>()
+
+  const transaction = <T>(work: () => T): T => {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = work()
+      db.exec('COMMIT')
+      return result
+    } catch (error) {
+      db.exec('ROLLBACK')
+      throw error
+    }
+  }
 
   return {
     instance(id: string): Instance | undefined {
@@ -86,38 +174,77 @@ export function openStore(dir: string) {
       )
       instances.set(instance.id, instance)
     },
-    usage(instance: string): { count: number; bytes: number } {
-      const row = q.usage.get(instance) as { n: number; bytes: number }
-      return { count: row.n, bytes: row.bytes }
-    },
-    enqueue(instance: string, item: Omit<Queued, 'seq'>): void {
-      q.enqueue.run(item.id, instance, item.receivedAt, item.sealed)
+    /** Stored deliveries of one instance (sealed bytes). */
+    usage: (instance: string): Usage => ({ ...(usage.get(instance) ?? { count: 0, bytes: 0 }) }),
+    /** Stored deliveries of every instance together. */
+    total: (): Usage => ({ ...total }),
+    /** Stores one sealed envelope, `head` then `body`, in a single transaction. */
+    enqueue(
+      instance: string,
+      item: { id: string; receivedAt: number; head: Uint8Array; body: Uint8Array },
+    ): void {
+      const bytes = item.head.length + item.body.length
+      transaction(() => {
+        const { seq } = q.enqueue.get(item.id, instance, item.receivedAt, item.head, bytes) as {
+          seq: number
+        }
+        for (let at = 0, part = 0; at < item.body.length; at += PART, part++) {
+          q.part.run(seq, part, item.body.subarray(at, at + PART))
+        }
+      })
+      account(instance, 1, bytes)
     },
     next(instance: string, afterSeq: number, limit: number): Queued[] {
-      type Row = { seq: number; id: string; received_at: number; sealed: Uint8Array }
+      type Row = { seq: number; id: string; received_at: number; bytes: number }
       return (q.next.all(instance, afterSeq, limit) as Row[]).map((row) => ({
         seq: row.seq,
         id: row.id,
         receivedAt: row.received_at,
-        sealed: Buffer.from(row.sealed),
+        bytes: row.bytes,
       }))
+    },
+    /** The sealed envelope of a stored delivery, a part at a time (never all of it at once). */
+    *sealedParts(seq: number): Generator<Uint8Array> {
+      const head = q.head.get(seq) as { sealed: Uint8Array } | undefined
+      if (!head) return
+      yield head.sealed
+      for (const row of q.parts.iterate(seq) as Iterable<{ bytes: Uint8Array }>) yield row.bytes
     },
     /** Forgets a delivery once the agent's result for it arrived. True if it was queued. */
     ack(instance: string, id: string): boolean {
-      return q.ack.run(instance, id).changes > 0
+      const row = q.ack.get(instance, id) as { bytes: number } | undefined
+      if (row) account(instance, -1, -row.bytes)
+      return row !== undefined
     },
     expire(before: number): number {
-      return Number(q.expire.run(before).changes)
+      const rows = q.expire.all(before) as { instance: string; bytes: number }[]
+      for (const row of rows) account(row.instance, -1, -row.bytes)
+      return rows.length
     },
-    totals(): { count: number; oldest: number | null } {
-      const row = q.totals.get() as { n: number; oldest: number | null }
-      return { count: row.n, oldest: row.oldest }
+    /** Gives the pages of acked and expired deliveries back to the file system. */
+    vacuum(): void {
+      db.exec('PRAGMA incremental_vacuum')
     },
-    /** Records a JWT id; false when it was already used (a replay). */
-    useJti(jti: string, expiresAt: number): boolean {
-      return q.useJti.run(jti, expiresAt).changes > 0
+    oldest(): number | null {
+      return (q.oldest.get() as { oldest: number | null }).oldest
+    },
+    /**
+     * Records a JWT id; false when it was already used (a replay). When the disk refuses the
+     * write it is kept in memory instead, so agents still get in and drain their queues.
+     */
+    useJti(jti: string, expiresAt: number, onSpill: (error: Error) => void): boolean {
+      if (spillJtis.has(jti)) return false
+      try {
+        return q.useJti.run(jti, expiresAt).changes > 0
+      } catch (error) {
+        if (q.knownJti.get(jti)) return false
+        spillJtis.set(jti, expiresAt)
+        onSpill(error as Error)
+        return true
+      }
     },
     pruneJtis(now: number): void {
+      for (const [jti, expiresAt] of spillJtis) if (expiresAt < now) spillJtis.delete(jti)
       q.pruneJtis.run(now)
     },
     meta(key: string): string | undefined {

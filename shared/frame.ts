@@ -11,12 +11,22 @@ export class FrameError extends Error {
 export type Frame = { header: Record<string, unknown>; body: Buffer }
 
 export function encodeFrame(header: object, body?: Uint8Array): Buffer {
+  const { frame, bodyAt } = allocFrame(header, body?.length ?? 0)
+  if (body) frame.set(body, bodyAt)
+  return frame
+}
+
+/**
+ * A frame with room for `bodyLength` body bytes at `bodyAt`, for a body written in place (read
+ * from a request, or copied from storage) instead of being built apart and copied once more.
+ * The frame owns its whole ArrayBuffer, so it can be handed on (sealed, sent) without a copy.
+ */
+export function allocFrame(header: object, bodyLength: number): { frame: Buffer; bodyAt: number } {
   const json = Buffer.from(JSON.stringify(header))
-  const frame = Buffer.allocUnsafe(4 + json.length + (body?.length ?? 0))
+  const frame = Buffer.allocUnsafeSlow(4 + json.length + bodyLength)
   frame.writeUInt32BE(json.length, 0)
   json.copy(frame, 4)
-  if (body) frame.set(body, 4 + json.length)
-  return frame
+  return { frame, bodyAt: 4 + json.length }
 }
 
 export function decodeFrame(data: Buffer): Frame {

@@ -1,27 +1,141 @@
 // Sealing queued deliveries to the agent's X25519 key, so the relay's disk never holds a
 // readable body, header or token. Only the agent holds the private key that opens them.
-import { CompactEncrypt, type CryptoKey, compactDecrypt, type KeyObject } from 'jose'
+//
+// Envelope, told apart by its first byte:
+//   0x01 | enc (32 bytes) | ciphertext ‖ tag   HPKE (RFC 9180) base mode, DHKEM(X25519,
+//        HKDF-SHA256), HKDF-SHA256, AES-256-GCM, over the raw frame bytes.
+//   'e'  (0x65)                                JWE compact (ECDH-ES+A256KW / A256GCM): rows
+//        sealed by 0.1, still opened after an upgrade, never made any more.
+// HPKE's key schedule comes from @hpke/core; AES-GCM runs on node:crypto in slices written
+// straight into one output buffer, where WebCrypto would copy a 25 MiB input and output again.
+import { createCipheriv, createDecipheriv } from 'node:crypto'
+import {
+  AeadId,
+  type AeadInterface,
+  CipherSuite,
+  DhkemX25519HkdfSha256,
+  HkdfSha256,
+} from '@hpke/core'
+import { compactDecrypt, type JWK } from 'jose'
 
+export const SEAL_HPKE = 0x01
+const SEAL_JWE_FIRST_BYTE = 0x65
+const ENC_LENGTH = 32
+const TAG_LENGTH = 16
+/** Bytes the HPKE envelope adds to the plaintext: what a quota must reserve before sealing. */
+export const SEAL_OVERHEAD = 1 + ENC_LENGTH + TAG_LENGTH
+/** AES-GCM is fed this much at a time: the only transient copy while sealing. */
+const SLICE = 1024 * 1024
+
+/** Old 0.1 JWE algorithms; also what the agent's X25519 key is imported for (same key type). */
 export const SEAL_ALG = 'ECDH-ES+A256KW'
-export const SEAL_ENC = 'A256GCM'
+const SEAL_ENC = 'A256GCM'
 
-export async function seal(
-  plaintext: Uint8Array,
-  publicKey: CryptoKey | KeyObject,
-): Promise<Buffer> {
-  const jwe = await new CompactEncrypt(plaintext)
-    .setProtectedHeader({ alg: SEAL_ALG, enc: SEAL_ENC })
-    .encrypt(publicKey)
-  return Buffer.from(jwe, 'latin1')
+type Bytes = ArrayBufferLike | ArrayBufferView
+
+const view = (data: Bytes): Uint8Array =>
+  ArrayBuffer.isView(data)
+    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : new Uint8Array(data)
+
+/** @hpke/core copies any view it is given; a Buffer that owns its whole ArrayBuffer goes as is. */
+const ownBuffer = (data: Uint8Array): ArrayBuffer =>
+  data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+    ? (data.buffer as ArrayBuffer)
+    : (new Uint8Array(data).buffer as ArrayBuffer) // a copy (Buffer#slice would be a view)
+
+/** AES-GCM over `input` in slices, into one buffer of `outLength` (+ the tag when sealing). */
+function gcm(
+  cipher: ReturnType<typeof createCipheriv> | ReturnType<typeof createDecipheriv>,
+  input: Uint8Array,
+  out: Uint8Array,
+): number {
+  let at = 0
+  for (let i = 0; i < input.length; i += SLICE) {
+    const chunk = cipher.update(input.subarray(i, i + SLICE))
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  const last = cipher.final()
+  out.set(last, at)
+  return at + last.length
 }
 
-export async function unseal(
-  sealed: Uint8Array,
-  privateKey: CryptoKey | KeyObject,
-): Promise<Uint8Array> {
-  const { plaintext } = await compactDecrypt(Buffer.from(sealed).toString('latin1'), privateKey, {
-    keyManagementAlgorithms: [SEAL_ALG],
-    contentEncryptionAlgorithms: [SEAL_ENC],
-  })
-  return plaintext
+const aes256Gcm: AeadInterface = {
+  id: AeadId.Aes256Gcm,
+  keySize: 32,
+  nonceSize: 12,
+  tagSize: TAG_LENGTH,
+  createEncryptionContext: (key) => ({
+    async seal(iv, data, aad) {
+      const cipher = createCipheriv('aes-256-gcm', view(key), view(iv))
+      cipher.setAAD(view(aad))
+      const input = view(data)
+      const out = new Uint8Array(input.length + TAG_LENGTH)
+      const at = gcm(cipher, input, out)
+      out.set(cipher.getAuthTag(), at)
+      return out.buffer
+    },
+    async open(iv, data, aad) {
+      const input = view(data)
+      if (input.length < TAG_LENGTH) throw new Error('ciphertext shorter than its tag')
+      const decipher = createDecipheriv('aes-256-gcm', view(key), view(iv))
+      decipher.setAAD(view(aad))
+      decipher.setAuthTag(input.subarray(input.length - TAG_LENGTH))
+      const out = new Uint8Array(input.length - TAG_LENGTH)
+      gcm(decipher, input.subarray(0, input.length - TAG_LENGTH), out)
+      return out.buffer
+    },
+  }),
+}
+
+const suite = new CipherSuite({
+  kem: new DhkemX25519HkdfSha256(),
+  kdf: new HkdfSha256(),
+  aead: aes256Gcm,
+})
+
+/** The recipient's X25519 public key, from the JWK the agent registered. */
+export function sealingKey(jwk: JWK): Promise<CryptoKey> {
+  return suite.kem.deserializePublicKey(ownBuffer(Buffer.from(jwk.x ?? '', 'base64url')))
+}
+
+/**
+ * Seals `plaintext` to `recipient`. The envelope is returned in two parts, `head` (version and
+ * encapsulated key) and `body` (ciphertext and tag), so a 25 MiB frame is never concatenated.
+ */
+export async function seal(
+  plaintext: Uint8Array,
+  recipient: CryptoKey,
+): Promise<{ head: Buffer; body: Buffer }> {
+  const sender = await suite.createSenderContext({ recipientPublicKey: recipient })
+  const body = Buffer.from(await sender.seal(ownBuffer(plaintext)))
+  const head = Buffer.alloc(1 + ENC_LENGTH)
+  head[0] = SEAL_HPKE
+  head.set(new Uint8Array(sender.enc), 1)
+  return { head, body }
+}
+
+export class SealError extends Error {
+  override name = 'SealError'
+}
+
+/** Opens an envelope of either version with the agent's X25519 private key. */
+export async function unseal(sealed: Uint8Array, privateKey: CryptoKey): Promise<Uint8Array> {
+  if (sealed[0] === SEAL_HPKE) {
+    if (sealed.length < SEAL_OVERHEAD) throw new SealError('sealed envelope too short')
+    const recipient = await suite.createRecipientContext({
+      recipientKey: privateKey,
+      enc: ownBuffer(sealed.subarray(1, 1 + ENC_LENGTH)),
+    })
+    return new Uint8Array(await recipient.open(ownBuffer(sealed.subarray(1 + ENC_LENGTH))))
+  }
+  if (sealed[0] === SEAL_JWE_FIRST_BYTE) {
+    const { plaintext } = await compactDecrypt(Buffer.from(sealed).toString('latin1'), privateKey, {
+      keyManagementAlgorithms: [SEAL_ALG],
+      contentEncryptionAlgorithms: [SEAL_ENC],
+    })
+    return plaintext
+  }
+  throw new SealError(`unknown sealed envelope version ${sealed[0]}`)
 }

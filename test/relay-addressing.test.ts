@@ -1,19 +1,38 @@
 // How the relay names itself and its senders: the public URL in every webhook URL (flag, or the
 // bound address with a warning), and client addresses taken from a trusted proxy for rate limits.
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, it } from 'node:test'
 import { toehold } from './helpers/cli.ts'
 import { connected, startAgent, startRelay, stopAll } from './helpers/procs.ts'
 
 after(() => stopAll())
 
+/** A port free right now, for a relay whose public URL must name it before it starts. */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
 it('puts --public-url in webhook URLs, and warns when it has to use the bound address', async () => {
-  const named = await startRelay({ args: ['--public-url', 'https://hooks.example.com/'] })
-  const agent = await startAgent(named)
+  // The agent dials the public URL (its host is the token's audience), here another name for
+  // the loopback address the relay listens on.
+  const port = await freePort()
+  const publicUrl = `http://localhost:${port}`
+  const named = await startRelay({
+    args: ['--port', String(port), '--public-url', `${publicUrl}/`],
+  })
+  const agent = await startAgent({ url: publicUrl })
   await Promise.all([connected(agent), agent.waitFor((line) => line.msg === 'local API listening')])
   await toehold(agent.home, ['app', 'add', 'site', '--repo', process.cwd()])
   const hook = await toehold(agent.home, ['webhook', 'enable', 'site', '--json'])
-  assert.equal(hook.json.url, `https://hooks.example.com/hooks/${agent.instance}/site`)
+  assert.equal(hook.json.url, `${publicUrl}/hooks/${agent.instance}/site`)
   assert.ok(!named.lines.some((line) => line.msg?.includes('no --public-url')))
 
   const bare = await startRelay()

@@ -133,50 +133,56 @@ describe('connect authentication', () => {
 
 describe('registration token', () => {
   /** The token the relay printed on stderr, once it is there. */
-  function printedToken(relay: RelayProc): Promise<string> {
-    const pattern = /registration token[^\n]*\n\n {2}(\S+)\n/
-    return new Promise((resolve) => {
-      const check = () => {
-        const found = pattern.exec(relay.stderr)?.[1]
-        if (!found) return false
-        relay.child.stderr?.off('data', check)
-        resolve(found)
-        return true
-      }
-      if (!check()) relay.child.stderr?.on('data', check)
-    })
+  /** The generated token, from the 0600 file the relay's log names (never the log itself). */
+  async function writtenToken(relay: RelayProc): Promise<{ token: string; file: string }> {
+    const line = await relay.waitFor(
+      (l) => l.msg?.startsWith('new relay registration token') ?? false,
+    )
+    const file = String(line.file)
+    assert.equal(file, join(relay.dataDir, 'registration-token'))
+    assert.equal(statSync(file).mode & 0o777, 0o600)
+    return { token: readFileSync(file, 'utf8').trim(), file }
   }
 
-  test('made on first start, printed once, stored only as a hash, and it works', T, async () => {
-    const relay = await startRelay({ env: { RELAY_REGISTRATION_TOKEN: '' } })
-    const token = await printedToken(relay)
-    assert.match(token, /^[\w-]{43}$/, '32 random bytes, base64url')
-    assert.equal(JSON.stringify(relay.lines).includes(token), false, 'not in the log')
+  test(
+    'made on first start, written to a 0600 file (not the log), stored only as a hash, and it works',
+    T,
+    async () => {
+      const relay = await startRelay({ env: { RELAY_REGISTRATION_TOKEN: '' } })
+      const { token, file } = await writtenToken(relay)
+      assert.match(token, /^[\w-]{43}$/, '32 random bytes, base64url')
 
-    const refused = await startAgent(relay) // with the test suite's token, not this relay's
-    const reason = await refused.waitFor((line) => line.msg === 'relay refused the connection')
-    assert.match(String(reason.reason), /401.*registration token/)
-    await refused.kill()
+      const refused = await startAgent(relay) // with the test suite's token, not this relay's
+      const reason = await refused.waitFor((line) => line.msg === 'relay refused the connection')
+      assert.match(String(reason.reason), /401.*registration token/)
+      await refused.kill()
 
-    const agent = await startAgent(relay, { registrationToken: token })
-    await connected(agent)
-    await agent.kill()
-    assert.equal((await relay.kill()).code, 0)
-    for (const { path, bytes } of readTree(relay.dataDir)) {
-      for (const form of revealing(token)) assert.equal(bytes.includes(form), false, path)
-    }
+      const agent = await startAgent(relay, { registrationToken: token })
+      await connected(agent)
+      await agent.kill()
+      assert.equal((await relay.kill()).code, 0)
+      assert.equal(JSON.stringify(relay.lines).includes(token), false, 'not in the log')
+      assert.equal(relay.stderr.includes(token), false, 'not on stderr')
+      for (const { path, bytes } of readTree(relay.dataDir)) {
+        if (path === file) continue
+        for (const form of revealing(token)) assert.equal(bytes.includes(form), false, path)
+      }
 
-    // Restarted on the same data: no new token, and the first one still registers agents.
-    const again = await startRelay({
-      dataDir: relay.dataDir,
-      env: { RELAY_REGISTRATION_TOKEN: '' },
-    })
-    const second = await startAgent(again, { registrationToken: token })
-    await connected(second)
-    assert.equal(again.stderr.includes('registration token'), false, again.stderr)
-    await second.kill()
-    await again.kill()
-  })
+      // Restarted on the same data: no new token, and the first one still registers agents.
+      const again = await startRelay({
+        dataDir: relay.dataDir,
+        env: { RELAY_REGISTRATION_TOKEN: '' },
+      })
+      const second = await startAgent(again, { registrationToken: token })
+      await connected(second)
+      assert.equal(
+        again.lines.some((l) => l.msg?.startsWith('new relay registration token')),
+        false,
+      )
+      await second.kill()
+      await again.kill()
+    },
+  )
 
   test('a RELAY_REGISTRATION_TOKEN shorter than 24 characters stops the relay', T, async () => {
     const dataDir = join(tempDir(), 'data')

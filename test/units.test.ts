@@ -134,16 +134,16 @@ describe('rate limiter', () => {
   test('a burst of perMinute, then Retry-After until a token refills', () => {
     const limit = createRateLimiter(5)
     const t0 = 1_000_000
-    for (let i = 0; i < 5; i++) assert.deepEqual(limit('ip', t0), { ok: true })
-    assert.deepEqual(limit('ip', t0), { ok: false, retryAfterS: 12 })
-    assert.deepEqual(limit('other', t0), { ok: true }, 'keys are independent')
-    assert.deepEqual(limit('ip', t0 + 6_000), { ok: false, retryAfterS: 6 })
-    assert.deepEqual(limit('ip', t0 + 12_000), { ok: true })
-    assert.equal(limit('ip', t0 + 12_000).ok, false)
+    for (let i = 0; i < 5; i++) assert.deepEqual(limit.take('ip', t0), { ok: true })
+    assert.deepEqual(limit.take('ip', t0), { ok: false, retryAfterS: 12 })
+    assert.deepEqual(limit.take('other', t0), { ok: true }, 'keys are independent')
+    assert.deepEqual(limit.take('ip', t0 + 6_000), { ok: false, retryAfterS: 6 })
+    assert.deepEqual(limit.take('ip', t0 + 12_000), { ok: true })
+    assert.equal(limit.take('ip', t0 + 12_000).ok, false)
   })
 
   test('0 turns it off', () => {
     const limit = createRateLimiter(0)
-    for (let i = 0; i < 10_000; i++) assert.deepEqual(limit('ip', 0), { ok: true })
+    for (let i = 0; i < 10_000; i++) assert.deepEqual(limit.take('ip', 0), { ok: true })
   })
 })

@@ -2,11 +2,11 @@
 // frames (including redeliveries of one id) and await the agent's results.
 import { createServer } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { decodeJwt, importJWK, type JWK } from 'jose'
+import { decodeJwt, type JWK } from 'jose'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { encodeFrame } from '../../shared/frame.ts'
 import { type Delivery, parseMessage, type Result } from '../../shared/protocol.ts'
-import { seal } from '../../shared/seal.ts'
+import { seal, sealingKey } from '../../shared/seal.ts'
 
 export type FakeRelay = {
   url: string
@@ -64,13 +64,16 @@ export async function startFakeRelay(): Promise<FakeRelay> {
     nextConnection: () => new Promise((resolve) => waiting.push(resolve)),
     deliver: (socket, delivery, body) => sendRaw(socket, encodeFrame(delivery, body), delivery.id),
     async deliverSealed(socket, delivery, body, sealingJwk) {
-      const sealed = await seal(
+      const { head, body: sealed } = await seal(
         encodeFrame(delivery, body),
-        (await importJWK(sealingJwk, 'ECDH-ES+A256KW')) as CryptoKey,
+        await sealingKey(sealingJwk),
       )
       return sendRaw(
         socket,
-        encodeFrame({ t: 'sealed', id: delivery.id, receivedAt: delivery.receivedAt }, sealed),
+        encodeFrame(
+          { t: 'sealed', id: delivery.id, receivedAt: delivery.receivedAt },
+          Buffer.concat([head, sealed]),
+        ),
         delivery.id,
       )
     },
