@@ -46,6 +46,9 @@ function forwardable(raw: string[]): Record<string, string> {
   return out
 }
 
+/** How long a connection whose body was refused stays open, unread, after the answer. */
+const REFUSED_LINGER_MS = 1000
+
 type Body = { frame: Buffer } | { refused: 'too large' | 'busy' }
 
 /**
@@ -130,12 +133,27 @@ export function createRelayApp({ config, store, budget, deliver, metrics, log }:
     c.header('Retry-After', String(retryAfterS))
     return c.json({ error }, 503)
   }
+  // A refused body is not read on: after the answer the connection stops reading, so a flood
+  // of large uploads costs the relay neither the bytes nor the garbage of draining them, and is
+  // cut a moment later (time for a sender that reads while it writes to see the answer).
+  const refusing = (c: Context) => {
+    const { incoming: req, outgoing: res } = c.env
+    res.once('finish', () =>
+      setImmediate(() => {
+        if (req.complete) return
+        req.socket.pause()
+        setTimeout(() => req.socket.destroy(), REFUSED_LINGER_MS).unref()
+      }),
+    )
+  }
   const busy = (c: Context) => {
     outcomes.busy.inc()
+    refusing(c)
     return unavailable(c, 'relay busy', 5)
   }
   const tooLarge = (c: Context) => {
     outcomes.tooLarge.inc()
+    refusing(c)
     return c.json({ error: 'payload too large', limit: config.maxBody }, 413)
   }
 

@@ -9,6 +9,8 @@ export type Lease = {
   /** One more holder (e.g. a socket still writing the frame): release() once each. */
   retain(): void
   release(): void
+  /** True while more than one holder has it: its bytes must not be changed in place. */
+  shared(): boolean
 }
 
 export type Budget = ReturnType<typeof createBudget>
@@ -40,6 +42,7 @@ export function createBudget(limit: number) {
         retain() {
           holders += 1
         },
+        shared: () => holders > 1,
         release() {
           if (holders === 0) return
           holders -= 1

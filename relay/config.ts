@@ -57,9 +57,10 @@ export function relayConfig(flags: RelayFlags, env: NodeJS.ProcessEnv = process.
     queueMax: fromEnv(env, 'RELAY_QUEUE_MAX', parseCount, 1000),
     queueMaxBytes: fromEnv(env, 'RELAY_QUEUE_MAX_BYTES', parseBytes, 512 * 1024 ** 2),
     dataMaxBytes: fromEnv(env, 'RELAY_DATA_MAX_BYTES', parseBytes, 768 * 1024 ** 2),
-    // Sized for a 256 MB VM: the process itself takes ~70 MB, a queued webhook briefly twice
-    // its size (body and sealed copy), and SQLite's page cache a few MiB.
-    inflightBytes: fromEnv(env, 'RELAY_INFLIGHT_BYTES', parseBytes, 96 * 1024 ** 2),
+    // Sized for a 256 MB VM: the process itself takes 80-110 MB, and V8 frees the garbage of
+    // reading and sealing a body (about its size again) only some 64 MiB later. 48 MiB holds
+    // one largest webhook and many small ones at once.
+    inflightBytes: fromEnv(env, 'RELAY_INFLIGHT_BYTES', parseBytes, 48 * 1024 ** 2),
     maxConnections: fromEnv(env, 'RELAY_MAX_CONNECTIONS', parseCount, 10_000),
     headersTimeoutMs: fromEnv(env, 'RELAY_HEADERS_TIMEOUT', parseDuration, 10_000),
     queueTtlMs: fromEnv(env, 'RELAY_QUEUE_TTL', parseDuration, 72 * 3_600_000),

@@ -3,7 +3,7 @@
 // else refused (queue or storage full, memory budget spent) so the sender retries later.
 import type { Logger } from 'pino'
 import type { Delivery } from '../shared/protocol.ts'
-import { SEAL_OVERHEAD, seal, sealingKey } from '../shared/seal.ts'
+import { SEAL_OVERHEAD, sealInPlace, sealingKey } from '../shared/seal.ts'
 import type { Lease } from './budget.ts'
 import type { RelayMetrics } from './metrics.ts'
 import type { Quota, Refusal } from './quota.ts'
@@ -59,10 +59,21 @@ export function createDeliver({ store, sessions, quota, metrics, log, replyTimeo
       return { kind: 'refused', error: room.refused }
     }
     try {
-      // The sealed copy sits next to the frame until it is written.
-      if (!lease.grow(stored)) return { kind: 'refused', error: 'relay busy' }
-      const { head, body } = await seal(frame, await keyOf(instance))
-      store.enqueue(instance.id, { id: delivery.id, receivedAt: delivery.receivedAt, head, body })
+      // Sealed in place, unless a tunnel's socket is still writing this frame (the agent was
+      // too slow to read it): then a copy is sealed, if the budget has room for one.
+      let plaintext = frame
+      if (lease.shared()) {
+        if (!lease.grow(frame.length)) return { kind: 'refused', error: 'relay busy' }
+        plaintext = Buffer.allocUnsafeSlow(frame.length)
+        frame.copy(plaintext)
+      }
+      const { head, tag } = await sealInPlace(plaintext, await keyOf(instance))
+      store.enqueue(instance.id, {
+        id: delivery.id,
+        receivedAt: delivery.receivedAt,
+        head,
+        rest: [plaintext, tag],
+      })
     } catch (error) {
       if ((error as { errcode?: number }).errcode !== SQLITE_FULL) throw error
       log.error({ instance: instance.id }, 'disk full: refusing deliveries until space frees up')

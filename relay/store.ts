@@ -178,18 +178,21 @@ export function openStore(dir: string) {
     usage: (instance: string): Usage => ({ ...(usage.get(instance) ?? { count: 0, bytes: 0 }) }),
     /** Stored deliveries of every instance together. */
     total: (): Usage => ({ ...total }),
-    /** Stores one sealed envelope, `head` then `body`, in a single transaction. */
+    /** Stores one sealed envelope, `head` then each of `rest` in order, in one transaction. */
     enqueue(
       instance: string,
-      item: { id: string; receivedAt: number; head: Uint8Array; body: Uint8Array },
+      item: { id: string; receivedAt: number; head: Uint8Array; rest: Uint8Array[] },
     ): void {
-      const bytes = item.head.length + item.body.length
+      const bytes = item.rest.reduce((sum, piece) => sum + piece.length, item.head.length)
       transaction(() => {
         const { seq } = q.enqueue.get(item.id, instance, item.receivedAt, item.head, bytes) as {
           seq: number
         }
-        for (let at = 0, part = 0; at < item.body.length; at += PART, part++) {
-          q.part.run(seq, part, item.body.subarray(at, at + PART))
+        let part = 0
+        for (const piece of item.rest) {
+          for (let at = 0; at < piece.length; at += PART) {
+            q.part.run(seq, part++, piece.subarray(at, at + PART))
+          }
         }
       })
       account(instance, 1, bytes)

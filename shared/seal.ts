@@ -2,12 +2,12 @@
 // readable body, header or token. Only the agent holds the private key that opens them.
 //
 // Envelope, told apart by its first byte:
-//   0x01 | enc (32 bytes) | ciphertext ‖ tag   HPKE (RFC 9180) base mode, DHKEM(X25519,
+//   0x01 | enc (32 bytes) | ciphertext | tag (16)  HPKE (RFC 9180) base mode, DHKEM(X25519,
 //        HKDF-SHA256), HKDF-SHA256, AES-256-GCM, over the raw frame bytes.
-//   'e'  (0x65)                                JWE compact (ECDH-ES+A256KW / A256GCM): rows
+//   'e'  (0x65)                                   JWE compact (ECDH-ES+A256KW / A256GCM): rows
 //        sealed by 0.1, still opened after an upgrade, never made any more.
-// HPKE's key schedule comes from @hpke/core; AES-GCM runs on node:crypto in slices written
-// straight into one output buffer, where WebCrypto would copy a 25 MiB input and output again.
+// HPKE's key schedule comes from @hpke/core; AES-GCM runs on node:crypto a slice at a time, so a
+// 25 MiB frame is sealed in its own memory instead of being copied by WebCrypto and base64.
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import {
   AeadId,
@@ -44,41 +44,50 @@ const ownBuffer = (data: Uint8Array): ArrayBuffer =>
     ? (data.buffer as ArrayBuffer)
     : (new Uint8Array(data).buffer as ArrayBuffer) // a copy (Buffer#slice would be a view)
 
-/** AES-GCM over `input` in slices, into one buffer of `outLength` (+ the tag when sealing). */
+/** AES-GCM over `input` a slice at a time, each slice written to `out` (which may be `input`). */
 function gcm(
   cipher: ReturnType<typeof createCipheriv> | ReturnType<typeof createDecipheriv>,
   input: Uint8Array,
   out: Uint8Array,
-): number {
+): void {
   let at = 0
   for (let i = 0; i < input.length; i += SLICE) {
     const chunk = cipher.update(input.subarray(i, i + SLICE))
     out.set(chunk, at)
     at += chunk.length
   }
-  const last = cipher.final()
-  out.set(last, at)
-  return at + last.length
+  out.set(cipher.final(), at)
 }
 
-const aes256Gcm: AeadInterface = {
-  id: AeadId.Aes256Gcm,
-  keySize: 32,
-  nonceSize: 12,
-  tagSize: TAG_LENGTH,
+const AES_256_GCM = { id: AeadId.Aes256Gcm, keySize: 32, nonceSize: 12, tagSize: TAG_LENGTH }
+
+/**
+ * Sealing side: encrypts the plaintext in place and returns only the tag. @hpke/core hands its
+ * AEAD the very ArrayBuffer it was given and returns the AEAD's answer untouched, so `seal`
+ * below gets its ciphertext in the frame's own memory: no second 25 MiB buffer.
+ */
+const inPlace: AeadInterface = {
+  ...AES_256_GCM,
   createEncryptionContext: (key) => ({
     async seal(iv, data, aad) {
       const cipher = createCipheriv('aes-256-gcm', view(key), view(iv))
       cipher.setAAD(view(aad))
-      const input = view(data)
-      const out = new Uint8Array(input.length + TAG_LENGTH)
-      const at = gcm(cipher, input, out)
-      out.set(cipher.getAuthTag(), at)
-      return out.buffer
+      const text = view(data)
+      gcm(cipher, text, text)
+      return new Uint8Array(cipher.getAuthTag()).buffer
     },
+    open: () => Promise.reject(new Error('the in-place AEAD only seals')),
+  }),
+}
+
+/** Opening side (the agent): ciphertext ‖ tag in, plaintext out, as RFC 9180 defines it. */
+const aes256Gcm: AeadInterface = {
+  ...AES_256_GCM,
+  createEncryptionContext: (key) => ({
+    seal: () => Promise.reject(new Error('the agent only opens')),
     async open(iv, data, aad) {
       const input = view(data)
-      if (input.length < TAG_LENGTH) throw new Error('ciphertext shorter than its tag')
+      if (input.length < TAG_LENGTH) throw new SealError('ciphertext shorter than its tag')
       const decipher = createDecipheriv('aes-256-gcm', view(key), view(iv))
       decipher.setAAD(view(aad))
       decipher.setAuthTag(input.subarray(input.length - TAG_LENGTH))
@@ -89,42 +98,46 @@ const aes256Gcm: AeadInterface = {
   }),
 }
 
-const suite = new CipherSuite({
-  kem: new DhkemX25519HkdfSha256(),
-  kdf: new HkdfSha256(),
-  aead: aes256Gcm,
-})
-
-/** The recipient's X25519 public key, from the JWK the agent registered. */
-export function sealingKey(jwk: JWK): Promise<CryptoKey> {
-  return suite.kem.deserializePublicKey(ownBuffer(Buffer.from(jwk.x ?? '', 'base64url')))
-}
-
-/**
- * Seals `plaintext` to `recipient`. The envelope is returned in two parts, `head` (version and
- * encapsulated key) and `body` (ciphertext and tag), so a 25 MiB frame is never concatenated.
- */
-export async function seal(
-  plaintext: Uint8Array,
-  recipient: CryptoKey,
-): Promise<{ head: Buffer; body: Buffer }> {
-  const sender = await suite.createSenderContext({ recipientPublicKey: recipient })
-  const body = Buffer.from(await sender.seal(ownBuffer(plaintext)))
-  const head = Buffer.alloc(1 + ENC_LENGTH)
-  head[0] = SEAL_HPKE
-  head.set(new Uint8Array(sender.enc), 1)
-  return { head, body }
-}
+const suite = (aead: AeadInterface) =>
+  new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead })
+const sealing = suite(inPlace)
+const opening = suite(aes256Gcm)
 
 export class SealError extends Error {
   override name = 'SealError'
+}
+
+/** The recipient's X25519 public key, from the JWK the agent registered. */
+export function sealingKey(jwk: JWK): Promise<CryptoKey> {
+  return sealing.kem.deserializePublicKey(ownBuffer(Buffer.from(jwk.x ?? '', 'base64url')))
+}
+
+/**
+ * Seals `plaintext` to `recipient` IN PLACE: afterwards `plaintext` holds the ciphertext. The
+ * envelope is `head`, then `plaintext`, then `tag`: three parts, never concatenated, so sealing
+ * a 25 MiB frame costs no memory beyond the frame. `plaintext` must own its whole ArrayBuffer
+ * (as `allocFrame` makes them); anything else is refused rather than silently copied.
+ */
+export async function sealInPlace(
+  plaintext: Uint8Array,
+  recipient: CryptoKey,
+): Promise<{ head: Buffer; tag: Buffer }> {
+  if (plaintext.byteOffset !== 0 || plaintext.byteLength !== plaintext.buffer.byteLength) {
+    throw new SealError('sealInPlace needs a buffer that owns its memory')
+  }
+  const sender = await sealing.createSenderContext({ recipientPublicKey: recipient })
+  const tag = Buffer.from(await sender.seal(plaintext.buffer as ArrayBuffer))
+  const head = Buffer.alloc(1 + ENC_LENGTH)
+  head[0] = SEAL_HPKE
+  head.set(new Uint8Array(sender.enc), 1)
+  return { head, tag }
 }
 
 /** Opens an envelope of either version with the agent's X25519 private key. */
 export async function unseal(sealed: Uint8Array, privateKey: CryptoKey): Promise<Uint8Array> {
   if (sealed[0] === SEAL_HPKE) {
     if (sealed.length < SEAL_OVERHEAD) throw new SealError('sealed envelope too short')
-    const recipient = await suite.createRecipientContext({
+    const recipient = await opening.createRecipientContext({
       recipientKey: privateKey,
       enc: ownBuffer(sealed.subarray(1, 1 + ENC_LENGTH)),
     })

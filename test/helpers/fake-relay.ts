@@ -6,7 +6,7 @@ import { decodeJwt, type JWK } from 'jose'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { encodeFrame } from '../../shared/frame.ts'
 import { type Delivery, parseMessage, type Result } from '../../shared/protocol.ts'
-import { seal, sealingKey } from '../../shared/seal.ts'
+import { sealInPlace, sealingKey } from '../../shared/seal.ts'
 
 export type FakeRelay = {
   url: string
@@ -64,15 +64,13 @@ export async function startFakeRelay(): Promise<FakeRelay> {
     nextConnection: () => new Promise((resolve) => waiting.push(resolve)),
     deliver: (socket, delivery, body) => sendRaw(socket, encodeFrame(delivery, body), delivery.id),
     async deliverSealed(socket, delivery, body, sealingJwk) {
-      const { head, body: sealed } = await seal(
-        encodeFrame(delivery, body),
-        await sealingKey(sealingJwk),
-      )
+      const sealed = encodeFrame(delivery, body)
+      const { head, tag } = await sealInPlace(sealed, await sealingKey(sealingJwk))
       return sendRaw(
         socket,
         encodeFrame(
           { t: 'sealed', id: delivery.id, receivedAt: delivery.receivedAt },
-          Buffer.concat([head, sealed]),
+          Buffer.concat([head, sealed, tag]),
         ),
         delivery.id,
       )
