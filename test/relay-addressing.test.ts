@@ -1,24 +1,12 @@
 // How the relay names itself and its senders: the public URL in every webhook URL (flag, or the
 // bound address with a warning), and client addresses taken from a trusted proxy for rate limits.
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { after, it } from 'node:test'
 import { toehold } from './helpers/cli.ts'
+import { freePort } from './helpers/ports.ts'
 import { connected, startAgent, startRelay, stopAll } from './helpers/procs.ts'
 
 after(() => stopAll())
-
-/** A port free right now, for a relay whose public URL must name it before it starts. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 it('puts --public-url in webhook URLs, and warns when it has to use the bound address', async () => {
   // The agent dials the public URL (its host is the token's audience), here another name for
