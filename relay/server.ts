@@ -27,6 +27,8 @@ const MAX_AGENT_FRAME = 1024 * 1024
  * failures, not attempts, and per claimed instance, strangers cannot spend a real agent's budget.
  */
 const CONNECT_FAILURES_PER_MINUTE = 10
+const HEADERS_TIMED_OUT =
+  'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
 /** Where a generated registration token is written (0600), never to the log. */
 export const REGISTRATION_TOKEN_FILE = 'registration-token'
 
@@ -102,8 +104,24 @@ export async function startRelay(config: RelayConfig, log: Logger): Promise<Rela
     },
   }) as Server
   server.maxConnections = config.maxConnections
+  // Node starts its headers clock at a request's first byte, and never for a connection that
+  // sends nothing at all: this one starts at accept and stops when the headers are complete.
+  const headersDeadlines = new WeakMap<Duplex, NodeJS.Timeout>()
+  server.on('connection', (socket: Duplex) => {
+    const deadline = setTimeout(() => {
+      // Written straight out (a fresh socket has room) and cut: not waiting on a slow reader.
+      socket.write(HEADERS_TIMED_OUT)
+      socket.destroy()
+    }, config.headersTimeoutMs)
+    deadline.unref()
+    headersDeadlines.set(socket, deadline)
+    socket.once('close', () => clearTimeout(deadline))
+  })
+  const headersArrived = (socket: Duplex) => clearTimeout(headersDeadlines.get(socket))
+  server.on('request', (req) => headersArrived(req.socket))
 
   server.on('upgrade', (req, socket, head) => {
+    headersArrived(req.socket)
     socket.on('error', () => socket.destroy())
     if (new URL(req.url ?? '/', 'http://relay').pathname !== '/connect')
       return refuse(socket, 404, 'not found')
