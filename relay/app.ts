@@ -6,12 +6,11 @@ import type { Logger } from 'pino'
 import { allocFrame } from '../shared/frame.ts'
 import { APP_NAME, INSTANCE_ID, newDeliveryId } from '../shared/ids.ts'
 import type { Delivery } from '../shared/protocol.ts'
-import { sameSecret } from '../shared/secrets.ts'
 import { clientAddress, limitKey } from './address.ts'
 import type { Budget, Lease } from './budget.ts'
 import type { RelayConfig } from './config.ts'
 import type { createDeliver } from './deliver.ts'
-import type { DeliveryOutcome, RelayMetrics } from './metrics.ts'
+import { createMetricsApp, type DeliveryOutcome, type RelayMetrics } from './metrics.ts'
 import { createRateLimiter } from './ratelimit.ts'
 import type { Store } from './store.ts'
 
@@ -165,16 +164,7 @@ export function createRelayApp({ config, store, budget, deliver, metrics, log }:
 
   app.get('/health', (c) => c.json({ ok: true }))
 
-  app.get('/metrics', async (c) => {
-    if (config.metricsToken) {
-      if (!sameSecret(c.req.header('authorization') ?? '', `Bearer ${config.metricsToken}`)) {
-        return c.json({ error: 'unauthorized' }, 401)
-      }
-    }
-    return c.text(await metrics.registry.metrics(), 200, {
-      'content-type': metrics.registry.contentType,
-    })
-  })
+  if (!config.metricsAddr) app.route('/', createMetricsApp(metrics, config.metricsToken))
 
   // The webhook path: every step here is on the sender's round trip, so it stays lean.
   app.post('/hooks/:instance/:app', async (c) => {

@@ -1,6 +1,6 @@
 // The relay's settings: flags win over environment variables, which win over safe defaults.
 import { HEARTBEAT_INTERVAL_MS } from '../shared/protocol.ts'
-import { fromEnv, parseBytes, parseCount, parseDuration } from '../shared/units.ts'
+import { ConfigError, fromEnv, parseBytes, parseCount, parseDuration } from '../shared/units.ts'
 import { parseTrustProxy, type TrustProxy } from './address.ts'
 
 export type RelayConfig = {
@@ -30,8 +30,19 @@ export type RelayConfig = {
   requestTimeoutMs: number
   heartbeatMs: number
   metricsToken: string | null
+  /** host:port to serve /metrics on instead of the public port (e.g. fly's private network). */
+  metricsAddr: { host: string; port: number } | null
   /** Which header of the one proxy in front names the client; else the socket's address. */
   trustProxy: TrustProxy
+}
+
+/** "127.0.0.1:9091", "[::]:9091" → host and port. */
+function parseAddress(name: string, text: string): { host: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text.trim())
+  if (!match?.[1] || Number(match[2]) > 65535) {
+    throw new ConfigError(`${name}: expected host:port, e.g. [::]:9091, got "${text}"`)
+  }
+  return { host: match[1], port: Number(match[2]) }
 }
 
 export type RelayFlags = { host?: string; port?: string; data?: string; publicUrl?: string }
@@ -68,6 +79,7 @@ export function relayConfig(flags: RelayFlags, env: NodeJS.ProcessEnv = process.
     requestTimeoutMs: fromEnv(env, 'RELAY_REQUEST_TIMEOUT', parseDuration, 60_000),
     heartbeatMs: fromEnv(env, 'RELAY_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
     metricsToken: env.RELAY_METRICS_TOKEN || null,
+    metricsAddr: fromEnv(env, 'RELAY_METRICS_ADDR', parseAddress, null),
     trustProxy: fromEnv(
       env,
       'RELAY_TRUST_PROXY',

@@ -1,5 +1,7 @@
 // The relay's Prometheus metrics, on a registry of its own so several relays can share a process.
+import { Hono } from 'hono'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { sameSecret } from '../shared/secrets.ts'
 import type { Store } from './store.ts'
 
 export type DeliveryOutcome =
@@ -61,4 +63,19 @@ export function createRelayMetrics(store: Store) {
       },
     }),
   }
+}
+
+/**
+ * GET /metrics, behind `Authorization: Bearer <token>` when a token is set. Served by the
+ * public app, or alone on RELAY_METRICS_ADDR (a private address) when that is set.
+ */
+export function createMetricsApp(metrics: RelayMetrics, token: string | null) {
+  return new Hono().get('/metrics', async (c) => {
+    if (token && !sameSecret(c.req.header('authorization') ?? '', `Bearer ${token}`)) {
+      return c.json({ error: 'unauthorized' }, 401)
+    }
+    return c.text(await metrics.registry.metrics(), 200, {
+      'content-type': metrics.registry.contentType,
+    })
+  })
 }

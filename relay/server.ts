@@ -14,7 +14,7 @@ import { AuthError, claimedInstance, createAuthenticator, registrationToken } fr
 import { createBudget } from './budget.ts'
 import type { RelayConfig } from './config.ts'
 import { createDeliver } from './deliver.ts'
-import { createRelayMetrics } from './metrics.ts'
+import { createMetricsApp, createRelayMetrics } from './metrics.ts'
 import { createQuota } from './quota.ts'
 import { createRateLimiter } from './ratelimit.ts'
 import { createSessions } from './sessions.ts'
@@ -143,10 +143,15 @@ export async function startRelay(config: RelayConfig, log: Logger): Promise<Rela
     )
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.port, config.host, () => resolve())
-  })
+  await listen(server, { host: config.host, port: config.port })
+  const metricsServer = config.metricsAddr
+    ? await listen(
+        createAdaptorServer({
+          fetch: createMetricsApp(metrics, config.metricsToken).fetch,
+        }) as Server,
+        config.metricsAddr,
+      )
+    : null
   const { port } = server.address() as AddressInfo
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
@@ -190,6 +195,7 @@ export async function startRelay(config: RelayConfig, log: Logger): Promise<Rela
       const forced = setTimeout(() => server.closeAllConnections(), 10_000)
       await closed
       clearTimeout(forced)
+      metricsServer?.close()
       store.close()
     },
   }
@@ -202,4 +208,11 @@ function writeSecret(dir: string, name: string, secret: string): string {
   writeFileSync(temp, `${secret}\n`, { mode: 0o600, flag: 'wx' })
   renameSync(temp, path)
   return path
+}
+
+function listen(server: Server, at: { host: string; port: number }): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(at.port, at.host, () => resolve(server))
+  })
 }

@@ -10,13 +10,14 @@ import { tempDir } from './procs.ts'
 
 export type Caddy = { url: string; child: ChildProcess; stop(): Promise<void> }
 
-export async function startCaddy(upstream: string): Promise<Caddy> {
+/** `site`: the directives of the one site block (default: a bare reverse_proxy to `upstream`). */
+export async function startCaddy(upstream: string, site?: string): Promise<Caddy> {
   const port = await freePort()
   const dir = tempDir('toehold-caddy-')
   const config = join(dir, 'Caddyfile')
   writeFileSync(
     config,
-    `{\n\tadmin off\n\tauto_https off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {\n\treverse_proxy ${new URL(upstream).host}\n}\n`,
+    `{\n\tadmin off\n\tauto_https off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {\n${site ?? `\treverse_proxy ${new URL(upstream).host}`}\n}\n`,
   )
   const child = spawn('caddy', ['run', '--config', config, '--adapter', 'caddyfile'], {
     env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
