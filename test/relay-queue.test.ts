@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, describe, test } from 'node:test'
-import type { Answer } from '../agent/tunnel.ts'
+import type { Answer } from '../agent/tunnel/client.ts'
 import { connected, type RelayProc, startAgent, startRelay, stopAll } from './helpers/procs.ts'
 import {
   closePeers,

@@ -2,9 +2,9 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
-import { AppError, addApp, envScopes, getApp, removeApp, requireApp, setEnv } from '../apps.ts'
-import { gitAuth, remoteHead } from '../git.ts'
-import { allStatuses, appStatus } from '../status.ts'
+import { AppError, addApp, envScopes, getApp, removeApp, requireApp, setEnv } from '../state/apps.ts'
+import { gitAuth, remoteHead } from '../core/git.ts'
+import { allStatuses, appStatus } from './status.ts'
 import { type ApiDeps, readJson } from './context.ts'
 
 const NewApp = z.object({

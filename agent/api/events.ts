@@ -1,7 +1,7 @@
 // /events: the live stream (Server-Sent Events) of deployment stages and log lines.
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
-import type { AgentEvent } from '../events.ts'
+import type { AgentEvent } from '../core/events.ts'
 import type { ApiDeps } from './context.ts'
 
 export function eventRoutes(deps: ApiDeps) {

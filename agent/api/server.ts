@@ -2,7 +2,7 @@
 // dashboard session signed in with it) required for everything but /health and the sign-in.
 import { Hono } from 'hono'
 import { sameSecret } from '../../shared/secrets.ts'
-import { AppError } from '../apps.ts'
+import { AppError } from '../state/apps.ts'
 import { csrfProblem } from '../dashboard/guard.ts'
 import { createDashboard } from '../dashboard/index.ts'
 import { appRoutes } from './apps.ts'

@@ -2,8 +2,8 @@
 // to enable and rotate.
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { requireApp } from '../apps.ts'
-import { webhookStatus, webhookUrl } from '../status.ts'
+import { requireApp } from '../state/apps.ts'
+import { webhookStatus, webhookUrl } from './status.ts'
 import {
   disableWebhook,
   enableWebhook,
@@ -11,7 +11,7 @@ import {
   providerNotes,
   rotateWebhook,
   type Webhook,
-} from '../webhooks.ts'
+} from '../state/webhooks.ts'
 import { type ApiDeps, readJson } from './context.ts'
 
 export function webhookRoutes(deps: ApiDeps) {

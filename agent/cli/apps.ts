@@ -1,7 +1,7 @@
 // toehold app add|list|remove, toehold status.
 import type { Command } from 'commander'
 import { parseDuration } from '../../shared/units.ts'
-import type { AppStatus } from '../status.ts'
+import type { AppStatus } from '../api/status.ts'
 import { CliError } from './client.ts'
 import { clientCommand, type Options, readStdin, run } from './command.ts'
 import { ago, paint, short, status, table } from './output.ts'

@@ -1,7 +1,7 @@
 // The CLI's way to the running agent: its address and API key from TOEHOLD_HOME/agent.json
 // (or --api / TOEHOLD_API and TOEHOLD_API_KEY), and one-line errors a person can act on.
 import { readFileSync } from 'node:fs'
-import { agentHome } from '../home.ts'
+import { agentHome } from '../core/home.ts'
 import type { AgentInfo } from '../main.ts'
 
 export class CliError extends Error {

@@ -1,6 +1,6 @@
 // toehold webhook enable|disable|status|rotate [NAME].
 import type { Command } from 'commander'
-import { PROVIDERS } from '../webhooks.ts'
+import { PROVIDERS } from '../state/webhooks.ts'
 import { CliError } from './client.ts'
 import { appName, clientCommand, type Options, readStdin, run } from './command.ts'
 import { ago, paint, status } from './output.ts'

@@ -13,21 +13,21 @@ import {
   listApps,
   requireApp,
   setDesired,
-} from '../apps.ts'
-import type { Events } from '../events.ts'
-import { gitAuth, remoteHead } from '../git.ts'
-import type { Home } from '../home.ts'
-import type { AgentMetrics } from '../metrics.ts'
-import type { Db } from '../state.ts'
-import { getWebhook } from '../webhooks.ts'
-import { createDeployment, deployedBefore, getDeployment, listDeployments } from './deployments.ts'
-import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './launch.ts'
+} from '../state/apps.ts'
+import type { Events } from '../core/events.ts'
+import { gitAuth, remoteHead } from '../core/git.ts'
+import type { Home } from '../core/home.ts'
+import type { AgentMetrics } from '../core/metrics.ts'
+import type { Db } from '../state/db.ts'
+import { getWebhook } from '../state/webhooks.ts'
+import { createDeployment, deployedBefore, getDeployment, listDeployments } from '../state/deployments.ts'
+import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './run/launch.ts'
 import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
 import { leftovers, recover } from './recover.ts'
-import { currentCommit, findRelease, listReleases, previousRelease } from './releases.ts'
+import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
 import { settingsFor } from './settings.ts'
-import { createSupervisor } from './supervisor.ts'
+import { createSupervisor } from './run/supervisor.ts'
 import type { Deployer, Deployment, DeployRequest, Trigger } from './types.ts'
 
 export type DeployerDeps = {

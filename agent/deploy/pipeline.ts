@@ -4,8 +4,8 @@
 // release that fails to come up is stopped and the previous one brought back.
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { type App, envFor, envScopes, requireApp, setCurrentRelease } from '../apps.ts'
-import { gitAuth } from '../git.ts'
+import { type App, envFor, envScopes, requireApp, setCurrentRelease } from '../state/apps.ts'
+import { gitAuth } from '../core/git.ts'
 import {
   appEnv,
   bringUp,
@@ -15,14 +15,14 @@ import {
   launchRelease,
   readPackage,
   requireBun,
-} from './launch.ts'
-import { type LogFile, openLog } from './logfile.ts'
-import { forgetProcess, recordProcess } from './processes.ts'
+} from './run/launch.ts'
+import { type LogFile, openLog } from '../core/logfile.ts'
+import { forgetProcess, recordProcess } from '../state/processes.ts'
 import { type Progress, track } from './progress.ts'
-import { addRelease, currentCommit, findRelease, pruneReleases, releaseName } from './releases.ts'
+import { addRelease, currentCommit, findRelease, pruneReleases, releaseName } from '../state/releases.ts'
 import { type Settings, settingsFor } from './settings.ts'
-import { checkout, resolveCommit } from './source.ts'
-import { runStep } from './steps.ts'
+import { checkout, resolveCommit } from './build/source.ts'
+import { runStep } from './build/steps.ts'
 import type { Deployment, DeployRequest } from './types.ts'
 
 type Run = {

@@ -1,5 +1,5 @@
 // The deploy engine's contract with the rest of the agent (intake, API, CLI, dashboard).
-import type { DeploymentStatus, Stage } from '../events.ts'
+import type { DeploymentStatus, Stage } from '../core/events.ts'
 
 /** `recover`: the agent restarted during a deployment and requests its commit again (once). */
 export type Trigger = 'webhook' | 'manual' | 'converge' | 'poll' | 'rollback' | 'recover'

@@ -9,8 +9,8 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
 import parsePrometheus, { type PrometheusFamily } from 'parse-prometheus-text-format'
 import pino, { type Logger } from 'pino'
 import WebSocket, { type ClientOptions } from 'ws'
-import { loadIdentity } from '../../agent/identity.ts'
-import { type Answer, startTunnel } from '../../agent/tunnel.ts'
+import { loadIdentity } from '../../agent/core/identity.ts'
+import { type Answer, startTunnel } from '../../agent/tunnel/client.ts'
 import { instanceIdOf } from '../../shared/ids.ts'
 import {
   audienceFor,

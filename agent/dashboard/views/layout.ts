@@ -2,7 +2,7 @@
 import { html } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import { ago } from '../../cli/output.ts'
-import type { TunnelState } from '../../tunnel.ts'
+import type { TunnelState } from '../../tunnel/client.ts'
 import { assetUrl } from '../assets.ts'
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>

@@ -1,6 +1,6 @@
 // Apps and their environment, as stored in the agent's state.
-import { appNameProblem } from '../shared/ids.ts'
-import type { Db } from './state.ts'
+import { appNameProblem } from '../../shared/ids.ts'
+import type { Db } from './db.ts'
 
 export type Desired = 'running' | 'stopped'
 

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { type GitAuth, git, gitError, redactUrl } from '../git.ts'
+import { type GitAuth, git, gitError, redactUrl } from '../../core/git.ts'
 
 export type Source = {
   app: string

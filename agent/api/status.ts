@@ -1,10 +1,10 @@
 // What the API, CLI and dashboard say about an app, assembled in one place.
-import { type App, getApp, listApps } from './apps.ts'
-import { lastDeployment } from './deploy/deployments.ts'
-import { currentCommit } from './deploy/releases.ts'
-import type { Deployer, Deployment, RunState } from './deploy/types.ts'
-import type { Db } from './state.ts'
-import { getWebhook, type Provider, recentDeliveries } from './webhooks.ts'
+import { type App, getApp, listApps } from '../state/apps.ts'
+import { lastDeployment } from '../state/deployments.ts'
+import { currentCommit } from '../state/releases.ts'
+import type { Deployer, Deployment, RunState } from '../deploy/types.ts'
+import type { Db } from '../state/db.ts'
+import { getWebhook, type Provider, recentDeliveries } from '../state/webhooks.ts'
 
 export type AppStatus = {
   app: string

@@ -2,7 +2,7 @@
 // answer each with a result frame, and keep coming back (capped backoff with jitter) forever.
 import type { Logger } from 'pino'
 import WebSocket from 'ws'
-import { encodeFrame, FrameError } from '../shared/frame.ts'
+import { encodeFrame, FrameError } from '../../shared/frame.ts'
 import {
   CLOSE,
   type Delivery,
@@ -13,9 +13,9 @@ import {
   type Sealed,
   SILENT_INTERVALS,
   type Welcome,
-} from '../shared/protocol.ts'
-import { unseal } from '../shared/seal.ts'
-import type { Identity } from './identity.ts'
+} from '../../shared/protocol.ts'
+import { unseal } from '../../shared/seal.ts'
+import type { Identity } from '../core/identity.ts'
 
 export type Answer = { status: number; headers?: Record<string, string>; body?: Uint8Array }
 

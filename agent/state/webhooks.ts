@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { AppError, requireApp } from './apps.ts'
-import type { Db } from './state.ts'
+import type { Db } from './db.ts'
 
 export const PROVIDERS = ['github', 'gitlab', 'bitbucket', 'rev', 'standard'] as const
 export const Provider = z.enum(PROVIDERS)
