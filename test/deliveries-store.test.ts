@@ -6,9 +6,9 @@ import { existsSync, statSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import pino from 'pino'
-import { addApp } from '../agent/state/apps.ts'
-import { createDeliveryRecorder } from '../agent/intake/record.ts'
 import { createAgentMetrics } from '../agent/core/metrics.ts'
+import { createDeliveryRecorder } from '../agent/intake/record.ts'
+import { addApp } from '../agent/state/apps.ts'
 import { type Db, openState, startCheckpoints } from '../agent/state/db.ts'
 import {
   type DeliveryRecord,

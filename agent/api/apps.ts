@@ -2,10 +2,18 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
-import { AppError, addApp, envScopes, getApp, removeApp, requireApp, setEnv } from '../state/apps.ts'
 import { gitAuth, remoteHead } from '../core/git.ts'
-import { allStatuses, appStatus } from './status.ts'
+import {
+  AppError,
+  addApp,
+  envScopes,
+  getApp,
+  removeApp,
+  requireApp,
+  setEnv,
+} from '../state/apps.ts'
 import { type ApiDeps, readJson } from './context.ts'
+import { allStatuses, appStatus } from './status.ts'
 
 const NewApp = z.object({
   name: z.string().refine((name) => !appNameProblem(name), {

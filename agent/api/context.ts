@@ -2,12 +2,12 @@
 import type { Context } from 'hono'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
-import { AppError } from '../state/apps.ts'
 import type { Events } from '../core/events.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
-import type { StatusDeps } from './status.ts'
+import { AppError } from '../state/apps.ts'
 import type { TunnelState } from '../tunnel/client.ts'
+import type { StatusDeps } from './status.ts'
 
 export type ApiDeps = StatusDeps & {
   home: Home

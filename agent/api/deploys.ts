@@ -2,10 +2,10 @@
 import { Hono } from 'hono'
 import { stream } from 'hono/streaming'
 import { z } from 'zod'
+import { isFinal } from '../core/events.ts'
+import { readLog } from '../core/logfile.ts'
 import { AppError, requireApp } from '../state/apps.ts'
 import { findDeployment } from '../state/deployments.ts'
-import { readLog } from '../core/logfile.ts'
-import { isFinal } from '../core/events.ts'
 import { type ApiDeps, readJson } from './context.ts'
 
 const Ref = z.string().min(1).max(255)

@@ -1,9 +1,10 @@
 // What the API, CLI and dashboard say about an app, assembled in one place.
+
+import type { Deployer, Deployment, RunState } from '../deploy/types.ts'
 import { type App, getApp, listApps } from '../state/apps.ts'
+import type { Db } from '../state/db.ts'
 import { lastDeployment } from '../state/deployments.ts'
 import { currentCommit } from '../state/releases.ts'
-import type { Deployer, Deployment, RunState } from '../deploy/types.ts'
-import type { Db } from '../state/db.ts'
 import { getWebhook, type Provider, recentDeliveries } from '../state/webhooks.ts'
 
 export type AppStatus = {

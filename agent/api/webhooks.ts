@@ -3,7 +3,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { requireApp } from '../state/apps.ts'
-import { webhookStatus, webhookUrl } from './status.ts'
 import {
   disableWebhook,
   enableWebhook,
@@ -13,6 +12,7 @@ import {
   type Webhook,
 } from '../state/webhooks.ts'
 import { type ApiDeps, readJson } from './context.ts'
+import { webhookStatus, webhookUrl } from './status.ts'
 
 export function webhookRoutes(deps: ApiDeps) {
   const { db } = deps

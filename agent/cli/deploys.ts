@@ -1,7 +1,7 @@
 // toehold deploy|rollback|start|stop|restart|logs: deployments and the app's process.
 import type { Command } from 'commander'
-import type { AppRuntime, Deployment } from '../deploy/types.ts'
 import { type AgentEvent, isFinal } from '../core/events.ts'
+import type { AppRuntime, Deployment } from '../deploy/types.ts'
 import { CliError, type Client } from './client.ts'
 import { appName, clientCommand, type Options, run } from './command.ts'
 import { paint, short, status } from './output.ts'

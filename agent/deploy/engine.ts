@@ -4,6 +4,10 @@
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
+import type { Events } from '../core/events.ts'
+import { gitAuth, remoteHead } from '../core/git.ts'
+import type { Home } from '../core/home.ts'
+import type { AgentMetrics } from '../core/metrics.ts'
 import {
   type App,
   AppError,
@@ -14,20 +18,21 @@ import {
   requireApp,
   setDesired,
 } from '../state/apps.ts'
-import type { Events } from '../core/events.ts'
-import { gitAuth, remoteHead } from '../core/git.ts'
-import type { Home } from '../core/home.ts'
-import type { AgentMetrics } from '../core/metrics.ts'
 import type { Db } from '../state/db.ts'
+import {
+  createDeployment,
+  deployedBefore,
+  getDeployment,
+  listDeployments,
+} from '../state/deployments.ts'
+import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
 import { getWebhook } from '../state/webhooks.ts'
-import { createDeployment, deployedBefore, getDeployment, listDeployments } from '../state/deployments.ts'
-import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './run/launch.ts'
 import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
 import { leftovers, recover } from './recover.ts'
-import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
-import { settingsFor } from './settings.ts'
+import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './run/launch.ts'
 import { createSupervisor } from './run/supervisor.ts'
+import { settingsFor } from './settings.ts'
 import type { Deployer, Deployment, DeployRequest, Trigger } from './types.ts'
 
 export type DeployerDeps = {

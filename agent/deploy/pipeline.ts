@@ -4,8 +4,20 @@
 // release that fails to come up is stopped and the previous one brought back.
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { type App, envFor, envScopes, requireApp, setCurrentRelease } from '../state/apps.ts'
 import { gitAuth } from '../core/git.ts'
+import { type LogFile, openLog } from '../core/logfile.ts'
+import { type App, envFor, envScopes, requireApp, setCurrentRelease } from '../state/apps.ts'
+import { forgetProcess, recordProcess } from '../state/processes.ts'
+import {
+  addRelease,
+  currentCommit,
+  findRelease,
+  pruneReleases,
+  releaseName,
+} from '../state/releases.ts'
+import { checkout, resolveCommit } from './build/source.ts'
+import { runStep } from './build/steps.ts'
+import { type Progress, track } from './progress.ts'
 import {
   appEnv,
   bringUp,
@@ -16,13 +28,7 @@ import {
   readPackage,
   requireBun,
 } from './run/launch.ts'
-import { type LogFile, openLog } from '../core/logfile.ts'
-import { forgetProcess, recordProcess } from '../state/processes.ts'
-import { type Progress, track } from './progress.ts'
-import { addRelease, currentCommit, findRelease, pruneReleases, releaseName } from '../state/releases.ts'
 import { type Settings, settingsFor } from './settings.ts'
-import { checkout, resolveCommit } from './build/source.ts'
-import { runStep } from './build/steps.ts'
 import type { Deployment, DeployRequest } from './types.ts'
 
 type Run = {

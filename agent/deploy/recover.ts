@@ -1,16 +1,17 @@
 // At agent start, after whatever ended the previous agent (SIGKILL included): end its strays,
 // fail what it left unfinished, clear half-built releases, bring every app back to its desired
 // state on its current (last good) release, and request the interrupted commit again — once.
+
+import { ours, stopGroup } from '../core/groups.ts'
 import { envFor, getApp, listApps } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
 import { unfinishedDeployments } from '../state/deployments.ts'
-import { ours, stopGroup } from '../core/groups.ts'
-import { bringUp, type Context } from './run/launch.ts'
 import { forgetProcess, listProcesses, type ProcessRecord } from '../state/processes.ts'
-import { settle } from './progress.ts'
 import { removeLeftovers } from '../state/releases.ts'
-import { settingsFor } from './settings.ts'
 import { clearStaleLocks } from './build/source.ts'
+import { settle } from './progress.ts'
+import { bringUp, type Context } from './run/launch.ts'
+import { settingsFor } from './settings.ts'
 import type { Deployment, DeployRequest } from './types.ts'
 
 export type Leftovers = {

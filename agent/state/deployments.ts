@@ -1,7 +1,7 @@
 // Queries on the deployments table.
 import type { DeploymentStatus, Stage } from '../core/events.ts'
-import type { Db } from './db.ts'
 import type { Deployment, Trigger } from '../deploy/types.ts'
+import type { Db } from './db.ts'
 
 type Row = {
   app: string

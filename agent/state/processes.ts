@@ -1,7 +1,8 @@
 // Queries on the processes table: the groups the agent runs, written before anything else can
 // happen to them, so an agent killed with SIGKILL finds its strays at the next start.
-import type { Db } from './db.ts'
+
 import { startTicks } from '../core/groups.ts'
+import type { Db } from './db.ts'
 
 export type Role = 'app' | 'build'
 

@@ -3,8 +3,8 @@
 // any other directory there is a leftover of an interrupted or failed deployment.
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Db } from './db.ts'
 import type { Release } from '../deploy/types.ts'
+import type { Db } from './db.ts'
 
 export const releaseName = (deployment: number, commit: string) =>
   `${String(deployment).padStart(3, '0')}-${commit.slice(0, 12)}`

@@ -2,10 +2,10 @@
 // its own so a time limit or a shutdown ends all of it, its output in the deployment's log.
 import { spawn } from 'node:child_process'
 import { stopGroup } from '../../core/groups.ts'
-import { describeExit } from '../run/health.ts'
 import type { LogFile } from '../../core/logfile.ts'
-import { duration } from '../settings.ts'
+import { describeExit } from '../run/health.ts'
 import type { Exit } from '../run/supervisor.ts'
+import { duration } from '../settings.ts'
 
 export type Step = {
   /** How the log and a failure name it, e.g. `bun install`. */

@@ -3,13 +3,13 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { Logger } from 'pino'
-import { type App, envFor, inheritedEnv } from '../../state/apps.ts'
 import type { Events } from '../../core/events.ts'
 import type { Home } from '../../core/home.ts'
 import type { AgentMetrics } from '../../core/metrics.ts'
+import { type App, envFor, inheritedEnv } from '../../state/apps.ts'
 import type { Db } from '../../state/db.ts'
-import { portTaken, waitHealthy } from './health.ts'
 import type { Settings } from '../settings.ts'
+import { portTaken, waitHealthy } from './health.ts'
 import type { Launched, Supervisor } from './supervisor.ts'
 
 /** What the engine's parts share. */
