@@ -15,7 +15,7 @@ import { createDeployer } from './deploy/engine.ts'
 import { createIntake } from './intake/handler.ts'
 import { createDeliveryRecorder } from './intake/record.ts'
 import { getMeta, openState, setMeta, startCheckpoints } from './state/db.ts'
-import { pruneDeliveries } from './state/webhooks.ts'
+import { pruneDeliveries } from './state/deliveries.ts'
 import { AGENT_NAME, connectUrl, startTunnel } from './tunnel/client.ts'
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/

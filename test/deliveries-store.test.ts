@@ -15,7 +15,7 @@ import {
   pruneDeliveries,
   recordDelivery,
   seenDelivery,
-} from '../agent/state/webhooks.ts'
+} from '../agent/state/deliveries.ts'
 import { tempDir } from './helpers/procs.ts'
 
 const DAY = 86_400_000

@@ -2,16 +2,10 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
+import { AppError } from '../core/errors.ts'
 import { gitAuth, remoteHead } from '../core/git.ts'
-import {
-  AppError,
-  addApp,
-  envScopes,
-  getApp,
-  removeApp,
-  requireApp,
-  setEnv,
-} from '../state/apps.ts'
+import { addApp, getApp, removeApp, requireApp } from '../state/apps.ts'
+import { envScopes, setEnv } from '../state/env.ts'
 import { type ApiDeps, readJson } from './context.ts'
 import { allStatuses, appStatus } from './status.ts'
 

@@ -2,11 +2,11 @@
 import type { Context } from 'hono'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
+import { AppError } from '../core/errors.ts'
 import type { Events } from '../core/events.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
-import { AppError } from '../state/apps.ts'
-import type { TunnelState } from '../tunnel/client.ts'
+import type { TunnelState } from './contract.ts'
 import type { StatusDeps } from './status.ts'
 
 export type ApiDeps = StatusDeps & {

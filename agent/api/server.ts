@@ -2,9 +2,9 @@
 // dashboard session signed in with it) required for everything but /health and the sign-in.
 import { Hono } from 'hono'
 import { sameSecret } from '../../shared/secrets.ts'
+import { AppError } from '../core/errors.ts'
 import { csrfProblem } from '../dashboard/guard.ts'
 import { createDashboard } from '../dashboard/index.ts'
-import { AppError } from '../state/apps.ts'
 import { appRoutes } from './apps.ts'
 import type { ApiDeps } from './context.ts'
 import { deployRoutes } from './deploys.ts'

@@ -1,11 +1,13 @@
 // What the API, CLI and dashboard say about an app, assembled in one place.
 
-import type { Deployer, Deployment, RunState } from '../deploy/types.ts'
+import type { Deployer } from '../deploy/types.ts'
 import { type App, getApp, listApps } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
+import { recentDeliveries } from '../state/deliveries.ts'
 import { lastDeployment } from '../state/deployments.ts'
 import { currentCommit } from '../state/releases.ts'
-import { getWebhook, type Provider, recentDeliveries } from '../state/webhooks.ts'
+import { getWebhook } from '../state/webhooks.ts'
+import type { Deployment, Provider, RunState } from './contract.ts'
 
 export type AppStatus = {
   app: string

@@ -1,8 +1,8 @@
 // The CLI's way to the running agent: its address and API key from TOEHOLD_HOME/agent.json
 // (or --api / TOEHOLD_API and TOEHOLD_API_KEY), and one-line errors a person can act on.
 import { readFileSync } from 'node:fs'
+import type { AgentInfo } from '../api/contract.ts'
 import { agentHome } from '../core/home.ts'
-import type { AgentInfo } from '../main.ts'
 
 export class CliError extends Error {
   override name = 'CliError'

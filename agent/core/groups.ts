@@ -1,7 +1,9 @@
 // Process groups (Linux): every app and build step is spawned detached, so it leads a group of its
 // own and one signal to -pid reaches everything it started. /proc tells our group apart from a
 // recycled pid and sees past zombies (PID 1 in a container may never reap orphans).
+
 import { readdirSync, readFileSync } from 'node:fs'
+import { setTimeout as pause } from 'node:timers/promises'
 
 type ProcStat = {
   pid: number
@@ -74,8 +76,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
     process.kill(-pgid, signal)
   } catch {}
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Resolves true once nothing of the group is left, false at the deadline. */
 async function waitGone(pgid: number, ms: number, leaderExit?: Promise<unknown>): Promise<boolean> {

@@ -4,36 +4,31 @@
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
+import type { Deployment, Trigger } from '../api/contract.ts'
+import { AppError } from '../core/errors.ts'
 import type { Events } from '../core/events.ts'
 import { gitAuth, remoteHead } from '../core/git.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
-import {
-  type App,
-  AppError,
-  envFor,
-  envScopes,
-  getApp,
-  listApps,
-  requireApp,
-  setDesired,
-} from '../state/apps.ts'
+import { type App, getApp, listApps, requireApp, setDesired } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
 import {
   createDeployment,
   deployedBefore,
+  findDeployment,
   getDeployment,
+  lastDeployment,
   listDeployments,
 } from '../state/deployments.ts'
+import { envFor, envScopes } from '../state/env.ts'
 import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
-import { getWebhook } from '../state/webhooks.ts'
 import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
 import { leftovers, recover } from './recover.ts'
 import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './run/launch.ts'
 import { createSupervisor } from './run/supervisor.ts'
 import { settingsFor } from './settings.ts'
-import type { Deployer, Deployment, DeployRequest, Trigger } from './types.ts'
+import type { Deployer, DeployRequest } from './types.ts'
 
 export type DeployerDeps = {
   db: Db
@@ -240,11 +235,14 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     },
     deployments: (app, limit) => listDeployments(db, app, limit),
     deployment: (app, id) => getDeployment(db, app, id),
+    findDeployment: (app, name) => findDeployment(db, app, name),
+    lastDeployment: (app) => lastDeployment(db, app),
+    liveCommit: (app) => currentCommit(db, app, getApp(db, app)?.currentRelease ?? null),
     releases: (app) => listReleases(db, app, getApp(db, app)?.currentRelease ?? null),
     buildLogPath: (app, id) => buildLogPath(home, app, id),
     appLogPath: (app) => appLogPath(home, app),
-    async converge() {
-      const apps = listApps(db).filter((app) => getWebhook(db, app.name)?.enabled)
+    async converge(names) {
+      const apps = names.map((name) => getApp(db, name)).filter((app) => app !== undefined)
       await Promise.all(apps.map((app) => check(app, 'converge')))
       log.info({ apps: apps.length }, 'converged')
     },

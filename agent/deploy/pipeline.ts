@@ -4,9 +4,12 @@
 // release that fails to come up is stopped and the previous one brought back.
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Deployment } from '../api/contract.ts'
+import { appEnv } from '../core/child-env.ts'
 import { gitAuth } from '../core/git.ts'
 import { type LogFile, openLog } from '../core/logfile.ts'
-import { type App, envFor, envScopes, requireApp, setCurrentRelease } from '../state/apps.ts'
+import { type App, requireApp, setCurrentRelease } from '../state/apps.ts'
+import { envFor, envScopes } from '../state/env.ts'
 import { forgetProcess, recordProcess } from '../state/processes.ts'
 import {
   addRelease,
@@ -19,7 +22,6 @@ import { checkout, resolveCommit } from './build/source.ts'
 import { runStep } from './build/steps.ts'
 import { type Progress, track } from './progress.ts'
 import {
-  appEnv,
   bringUp,
   buildLogPath,
   type Context,
@@ -29,7 +31,7 @@ import {
   requireBun,
 } from './run/launch.ts'
 import { type Settings, settingsFor } from './settings.ts'
-import type { Deployment, DeployRequest } from './types.ts'
+import type { DeployRequest } from './types.ts'
 
 type Run = {
   ctx: Context
@@ -141,7 +143,7 @@ async function build(run: Run): Promise<string | null> {
   progress.time('git', elapsed(started))
 
   const pkg = readPackage(dir)
-  const env = appEnv(ctx.db, app)
+  const env = appEnv(envFor(ctx.db, app.name), app.port)
   const step = async (name: 'install' | 'predeploy', label: string, argv: string[]) => {
     const began = Date.now()
     await runStep({

@@ -2,17 +2,19 @@
 // fail what it left unfinished, clear half-built releases, bring every app back to its desired
 // state on its current (last good) release, and request the interrupted commit again — once.
 
+import type { Deployment } from '../api/contract.ts'
 import { ours, stopGroup } from '../core/groups.ts'
-import { envFor, getApp, listApps } from '../state/apps.ts'
+import { getApp, listApps } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
 import { unfinishedDeployments } from '../state/deployments.ts'
+import { envFor } from '../state/env.ts'
 import { forgetProcess, listProcesses, type ProcessRecord } from '../state/processes.ts'
 import { removeLeftovers } from '../state/releases.ts'
 import { clearStaleLocks } from './build/source.ts'
 import { settle } from './progress.ts'
 import { bringUp, type Context } from './run/launch.ts'
 import { settingsFor } from './settings.ts'
-import type { Deployment, DeployRequest } from './types.ts'
+import type { DeployRequest } from './types.ts'
 
 export type Leftovers = {
   processes: ProcessRecord[]

@@ -63,10 +63,3 @@ export function settingsFor(
   settings.keepReleases = Math.max(1, settings.keepReleases)
   return settings
 }
-
-/** 600000 → "10m", 1500 → "1.5s", 250 → "250ms": durations in reasons read like the settings. */
-export function duration(ms: number): string {
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`
-  return `${ms}ms`
-}

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import type { AgentMetrics } from '../core/metrics.ts'
 import type { Db } from '../state/db.ts'
-import { type DeliveryRecord, recordDelivery, seenDelivery } from '../state/webhooks.ts'
+import { type DeliveryRecord, recordDelivery, seenDelivery } from '../state/deliveries.ts'
 
 export type DeliveryRecorder = ReturnType<typeof createDeliveryRecorder>
 

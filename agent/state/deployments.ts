@@ -1,6 +1,6 @@
 // Queries on the deployments table.
-import type { DeploymentStatus, Stage } from '../core/events.ts'
-import type { Deployment, Trigger } from '../deploy/types.ts'
+
+import type { Deployment, DeploymentStatus, Stage, Trigger } from '../api/contract.ts'
 import type { Db } from './db.ts'
 
 type Row = {

@@ -3,7 +3,7 @@
 // any other directory there is a leftover of an interrupted or failed deployment.
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Release } from '../deploy/types.ts'
+import type { Release } from '../api/contract.ts'
 import type { Db } from './db.ts'
 
 export const releaseName = (deployment: number, commit: string) =>

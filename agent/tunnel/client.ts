@@ -15,21 +15,14 @@ import {
   type Welcome,
 } from '../../shared/protocol.ts'
 import { unseal } from '../../shared/seal.ts'
+import { VERSION } from '../../shared/version.ts'
+import type { TunnelState } from '../api/contract.ts'
 import type { Identity } from '../core/identity.ts'
 
 export type Answer = { status: number; headers?: Record<string, string>; body?: Uint8Array }
 
 /** What the agent does with one webhook: the intake fills this in. */
 export type DeliveryHandler = (delivery: Delivery, body: Buffer) => Promise<Answer>
-
-export type TunnelState = {
-  url: string
-  connected: boolean
-  /** When the current connection (or the current outage) began, ISO time. */
-  since: string
-  publicUrl: string | null
-  lastError: string | null
-}
 
 export type TunnelOptions = {
   relayUrl: string
@@ -47,7 +40,7 @@ export type TunnelOptions = {
   maxPayload?: number
 }
 
-export const AGENT_NAME = 'toehold-agent/0.1.0'
+export const AGENT_NAME = `toehold-agent/${VERSION}`
 
 /** ws(s):// URL of the relay's /connect endpoint, from whatever the user typed. */
 export function connectUrl(relay: string): URL {

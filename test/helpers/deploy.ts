@@ -7,7 +7,7 @@ import { cpSync, type Dirent, readdirSync, readFileSync, readlinkSync } from 'no
 import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { delimiter, join } from 'node:path'
-import type { Deployment } from '../../agent/deploy/types.ts'
+import type { Deployment } from '../../agent/api/contract.ts'
 import { createRepo, type Repo } from './git-repo.ts'
 import { type Proc, REGISTRATION_TOKEN, ROOT, spawnToehold, tempDir } from './procs.ts'
 

@@ -1,11 +1,11 @@
 // A build step (install, predeploy): one command in the release directory, in a process group of
 // its own so a time limit or a shutdown ends all of it, its output in the deployment's log.
 import { spawn } from 'node:child_process'
+import { duration } from '../../core/format.ts'
 import { stopGroup } from '../../core/groups.ts'
 import type { LogFile } from '../../core/logfile.ts'
 import { describeExit } from '../run/health.ts'
 import type { Exit } from '../run/supervisor.ts'
-import { duration } from '../settings.ts'
 
 export type Step = {
   /** How the log and a failure name it, e.g. `bun install`. */

@@ -2,7 +2,7 @@
 // for an app without a port, still running after a while. Either way it must not exit meanwhile.
 import { request } from 'node:http'
 import { connect } from 'node:net'
-import { duration } from '../settings.ts'
+import { duration } from '../../core/format.ts'
 import type { Exit } from './supervisor.ts'
 
 export type HealthCheck = {

@@ -6,13 +6,13 @@ import { spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
+import type { AppRuntime, RunState } from '../../api/contract.ts'
 import type { Events } from '../../core/events.ts'
 import { stopGroup, usage } from '../../core/groups.ts'
 import { type LogFile, openLog } from '../../core/logfile.ts'
 import type { AgentMetrics } from '../../core/metrics.ts'
 import type { Db } from '../../state/db.ts'
 import { forgetProcess, recordProcess } from '../../state/processes.ts'
-import type { AppRuntime, RunState } from '../types.ts'
 
 const CRASH_LIMIT = 5
 const CRASH_WINDOW_MS = 60_000
