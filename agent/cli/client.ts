@@ -2,7 +2,7 @@
 // (or --api / TOEHOLD_API and TOEHOLD_API_KEY), and one-line errors a person can act on.
 import { readFileSync } from 'node:fs'
 import type { AgentInfo } from '../api/contract.ts'
-import { agentHome } from '../core/home.ts'
+import { agentHome, defaultHome } from '../core/home.ts'
 
 export class CliError extends Error {
   override name = 'CliError'
@@ -19,7 +19,7 @@ export type Client = {
 }
 
 export function connect(options: ClientOptions): Client {
-  const home = agentHome(options.home)
+  const home = agentHome(options.home ?? defaultHome())
   let info: Partial<AgentInfo> = {}
   try {
     info = JSON.parse(readFileSync(home.agentInfo, 'utf8'))

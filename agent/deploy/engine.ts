@@ -27,7 +27,7 @@ import { announceQueued, settle } from './progress.ts'
 import { leftovers, recover } from './recover.ts'
 import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './run/launch.ts'
 import { createSupervisor } from './run/supervisor.ts'
-import { settingsFor } from './settings.ts'
+import { readSettings, type Settings } from './settings.ts'
 import type { Deployer, DeployRequest } from './types.ts'
 
 export type DeployerDeps = {
@@ -36,6 +36,8 @@ export type DeployerDeps = {
   log: Logger
   events: Events
   metrics: AgentMetrics
+  /** Deploy settings from the agent's environment; apps override them with their variables. */
+  settings: Settings
 }
 
 type Lane = {
@@ -60,6 +62,11 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     supervisor: createSupervisor(deps),
     bun,
     signal: shutdown.signal,
+    defaults: deps.settings,
+    settings: (app, warn = () => {}) =>
+      readSettings(deps.settings, envFor(db, app), (error) =>
+        warn(`${error.message}; using the default`),
+      ),
     exclusive(app, fn) {
       const result = (locks.get(app) ?? Promise.resolve()).then(fn)
       locks.set(
@@ -105,7 +112,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     lane.pending = { deployment, request }
     if (lane.debounce) clearTimeout(lane.debounce)
     lane.debounce = null
-    const { debounceMs } = settingsFor(envFor(db, app))
+    const { debounceMs } = ctx.settings(app)
     if (debounceMs > 0) {
       lane.debounce = setTimeout(() => {
         lane.debounce = null
@@ -133,7 +140,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     if (!app.currentRelease)
       throw new AppError(`${app.name} has not been deployed yet: toehold deploy ${app.name}`, 409)
     try {
-      await bringUp(ctx, app, app.currentRelease, settingsFor(envFor(db, app.name)))
+      await bringUp(ctx, app, app.currentRelease, ctx.settings(app.name))
     } catch (error) {
       throw new AppError(`${app.name} did not start: ${(error as Error).message}`, 409)
     }

@@ -30,7 +30,7 @@ import {
   readPackage,
   requireBun,
 } from './run/launch.ts'
-import { type Settings, settingsFor } from './settings.ts'
+import type { Settings } from './settings.ts'
 import type { DeployRequest } from './types.ts'
 
 type Run = {
@@ -68,7 +68,7 @@ export async function runDeployment(
         at: new Date().toISOString(),
       }),
   })
-  const settings = settingsFor(envFor(ctx.db, name), (problem) => log.line(`[toehold] ${problem}`))
+  const settings = ctx.settings(name, (problem) => log.line(`[toehold] ${problem}`))
   const run: Run = {
     ctx,
     deployment,

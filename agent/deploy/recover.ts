@@ -7,13 +7,11 @@ import { ours, stopGroup } from '../core/groups.ts'
 import { getApp, listApps } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
 import { unfinishedDeployments } from '../state/deployments.ts'
-import { envFor } from '../state/env.ts'
 import { forgetProcess, listProcesses, type ProcessRecord } from '../state/processes.ts'
 import { removeLeftovers } from '../state/releases.ts'
 import { clearStaleLocks } from './build/source.ts'
 import { settle } from './progress.ts'
 import { bringUp, type Context } from './run/launch.ts'
-import { settingsFor } from './settings.ts'
 import type { DeployRequest } from './types.ts'
 
 export type Leftovers = {
@@ -47,7 +45,7 @@ export async function recover(
           'ending a process the previous agent left',
         )
         const app = getApp(db, stray.app)
-        await stopGroup(stray.pid, settingsFor(app ? envFor(db, app.name) : {}).graceMs)
+        await stopGroup(stray.pid, (app ? ctx.settings(app.name) : ctx.defaults).graceMs)
       }
       forgetProcess(db, stray.app, stray.role, stray.pid)
     }),
@@ -81,7 +79,7 @@ export async function recover(
           .exclusive(app.name, async () => {
             // A deployment requested meanwhile may have brought it up already.
             if (ctx.supervisor.runtime(app.name)) return
-            await bringUp(ctx, app, app.currentRelease as string, settingsFor(envFor(db, app.name)))
+            await bringUp(ctx, app, app.currentRelease as string, ctx.settings(app.name))
             log.info({ app: app.name, release: app.currentRelease }, 'app restored')
           })
           .catch((error: Error) =>

@@ -119,3 +119,10 @@ export function providerNotes(provider: Provider): string[] {
   }
   return [bearer]
 }
+
+/** Apps whose webhook is on: the ones convergence looks at after the tunnel (re)connects. */
+export function webhookApps(db: Db): string[] {
+  return (
+    db.prepare('SELECT app FROM webhooks WHERE enabled = 1 ORDER BY app').all() as { app: string }[]
+  ).map((row) => row.app)
+}

@@ -28,6 +28,10 @@ export type Context = {
   bun: string | null
   /** Aborted when the agent shuts down. */
   signal: AbortSignal
+  /** The agent's deploy settings (its environment over the defaults). */
+  defaults: Settings
+  /** The app's deploy settings: the agent's, overlaid with the app's variables. */
+  settings(app: string, warn?: (problem: string) => void): Settings
   /** Runs `fn` alone for this app: a deployment's switch, start, stop, restart. */
   exclusive<T>(app: string, fn: () => Promise<T>): Promise<T>
 }
