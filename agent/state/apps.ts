@@ -2,7 +2,7 @@
 import { appNameProblem } from '../../shared/ids.ts'
 import type { Desired } from '../api/contract.ts'
 import { AppError } from '../core/errors.ts'
-import type { Db } from './db.ts'
+import { type Db, statement } from './db.ts'
 
 export type App = {
   name: string
@@ -46,11 +46,11 @@ const fromRow = (row: Row): App => ({
 })
 
 export function listApps(db: Db): App[] {
-  return (db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(fromRow)
+  return (statement(db, 'SELECT * FROM apps ORDER BY name').all() as Row[]).map(fromRow)
 }
 
 export function getApp(db: Db, name: string): App | undefined {
-  const row = db.prepare('SELECT * FROM apps WHERE name = ?').get(name) as Row | undefined
+  const row = statement(db, 'SELECT * FROM apps WHERE name = ?').get(name) as Row | undefined
   return row && fromRow(row)
 }
 
@@ -68,7 +68,8 @@ export function addApp(db: Db, app: NewApp): App {
   const problem = appNameProblem(app.name)
   if (problem) throw new AppError(problem)
   if (getApp(db, app.name)) throw new AppError(`app "${app.name}" already exists`, 409)
-  db.prepare(
+  statement(
+    db,
     'INSERT INTO apps (name, repo, branch, start, port, health, poll_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   ).run(app.name, app.repo, app.branch, app.start, app.port, app.health, app.pollMs, Date.now())
   return requireApp(db, app.name)
@@ -77,16 +78,16 @@ export function addApp(db: Db, app: NewApp): App {
 export function removeApp(db: Db, name: string): void {
   requireApp(db, name)
   for (const table of ['webhooks', 'deliveries', 'deployments', 'releases', 'processes']) {
-    db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name)
+    statement(db, `DELETE FROM ${table} WHERE app = ?`).run(name)
   }
-  db.prepare('DELETE FROM env WHERE scope = ?').run(name)
-  db.prepare('DELETE FROM apps WHERE name = ?').run(name)
+  statement(db, 'DELETE FROM env WHERE scope = ?').run(name)
+  statement(db, 'DELETE FROM apps WHERE name = ?').run(name)
 }
 
 export function setDesired(db: Db, name: string, desired: Desired): void {
-  db.prepare('UPDATE apps SET desired = ? WHERE name = ?').run(desired, name)
+  statement(db, 'UPDATE apps SET desired = ? WHERE name = ?').run(desired, name)
 }
 
 export function setCurrentRelease(db: Db, name: string, release: string | null): void {
-  db.prepare('UPDATE apps SET current_release = ? WHERE name = ?').run(release, name)
+  statement(db, 'UPDATE apps SET current_release = ? WHERE name = ?').run(release, name)
 }

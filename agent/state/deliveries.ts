@@ -1,7 +1,7 @@
 // Every delivery the agent answered: what the webhook status shows, and (for verified ones) the
 // memory that catches a redelivery.
 import type { DeliverySummary } from '../api/contract.ts'
-import type { Db } from './db.ts'
+import { type Db, statement } from './db.ts'
 
 export type DeliveryRecord = {
   app: string
@@ -16,7 +16,8 @@ export type DeliveryRecord = {
 }
 
 export function recordDelivery(db: Db, record: DeliveryRecord): void {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO deliveries (app, relay_id, provider_id, provider, event, verified, status, result, deployment, received_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
@@ -40,25 +41,24 @@ export function seenDelivery(
   relayId: string,
   providerId: string | null,
 ): boolean {
-  const byRelay = db
-    .prepare('SELECT 1 FROM deliveries WHERE relay_id = ? AND verified = 1 LIMIT 1')
-    .get(relayId)
+  const byRelay = statement(
+    db,
+    'SELECT 1 FROM deliveries WHERE relay_id = ? AND verified = 1 LIMIT 1',
+  ).get(relayId)
   if (byRelay || providerId === null) return Boolean(byRelay)
   return Boolean(
-    db
-      .prepare(
-        'SELECT 1 FROM deliveries WHERE app = ? AND provider_id = ? AND verified = 1 LIMIT 1',
-      )
-      .get(app, providerId),
+    statement(
+      db,
+      'SELECT 1 FROM deliveries WHERE app = ? AND provider_id = ? AND verified = 1 LIMIT 1',
+    ).get(app, providerId),
   )
 }
 
 export function recentDeliveries(db: Db, app: string, limit = 20): DeliverySummary[] {
-  const rows = db
-    .prepare(
-      'SELECT received_at, event, status, result, deployment, provider_id FROM deliveries WHERE app = ? ORDER BY id DESC LIMIT ?',
-    )
-    .all(app, limit) as {
+  const rows = statement(
+    db,
+    'SELECT received_at, event, status, result, deployment, provider_id FROM deliveries WHERE app = ? ORDER BY id DESC LIMIT ?',
+  ).all(app, limit) as {
     received_at: number
     event: string | null
     status: number
@@ -84,8 +84,9 @@ const KEEP_MS = 8 * 24 * 3_600_000
 const KEEP_UNVERIFIED_PER_APP = 1_000
 
 export function pruneDeliveries(db: Db, now = Date.now()): void {
-  db.prepare('DELETE FROM deliveries WHERE received_at < ?').run(now - KEEP_MS)
-  db.prepare(
+  statement(db, 'DELETE FROM deliveries WHERE received_at < ?').run(now - KEEP_MS)
+  statement(
+    db,
     `DELETE FROM deliveries WHERE id IN (
        SELECT id FROM (
          SELECT id, row_number() OVER (PARTITION BY app ORDER BY id DESC) AS r FROM deliveries WHERE verified = 0

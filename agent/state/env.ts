@@ -1,10 +1,12 @@
 // Variables for apps and git: scope '' is global, otherwise an app name.
 import { AppError } from '../core/errors.ts'
-import type { Db } from './db.ts'
+import { type Db, statement } from './db.ts'
 
 /** Global scope is ''; an app's own values override the global ones. */
 export function listEnv(db: Db, scope: string): Record<string, string> {
-  const rows = db.prepare('SELECT key, value FROM env WHERE scope = ? ORDER BY key').all(scope) as {
+  const rows = statement(db, 'SELECT key, value FROM env WHERE scope = ? ORDER BY key').all(
+    scope,
+  ) as {
     key: string
     value: string
   }[]
@@ -26,11 +28,12 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 export function setEnv(db: Db, scope: string, key: string, value: string): void {
   if (!ENV_KEY.test(key)) throw new AppError(`invalid variable name "${key}"`)
   if (value.length > 64 * 1024) throw new AppError('value longer than 64 KiB')
-  db.prepare(
+  statement(
+    db,
     'INSERT INTO env (scope, key, value) VALUES (?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value',
   ).run(scope, key, value)
 }
 
 export function unsetEnv(db: Db, scope: string, key: string): boolean {
-  return db.prepare('DELETE FROM env WHERE scope = ? AND key = ?').run(scope, key).changes > 0
+  return statement(db, 'DELETE FROM env WHERE scope = ? AND key = ?').run(scope, key).changes > 0
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import type { Provider } from '../api/contract.ts'
 import { AppError } from '../core/errors.ts'
 import { requireApp } from './apps.ts'
-import type { Db } from './db.ts'
+import { type Db, statement } from './db.ts'
 
 /** Providers whose secret follows the Standard Webhooks format (`whsec_` + base64). */
 const STANDARD = new Set<Provider>(['rev', 'standard'])
@@ -27,16 +27,15 @@ export function webhookTarget(
   db: Db,
   app: string,
 ): { app: string; branch: string; provider: Provider; secret: string } | undefined {
-  return db
-    .prepare(
-      `SELECT a.name AS app, a.branch, w.provider, w.secret FROM apps a
+  return statement(
+    db,
+    `SELECT a.name AS app, a.branch, w.provider, w.secret FROM apps a
        JOIN webhooks w ON w.app = a.name WHERE a.name = ? AND w.enabled = 1`,
-    )
-    .get(app) as { app: string; branch: string; provider: Provider; secret: string } | undefined
+  ).get(app) as { app: string; branch: string; provider: Provider; secret: string } | undefined
 }
 
 export function getWebhook(db: Db, app: string): Webhook | undefined {
-  const row = db.prepare('SELECT * FROM webhooks WHERE app = ?').get(app) as
+  const row = statement(db, 'SELECT * FROM webhooks WHERE app = ?').get(app) as
     | { app: string; enabled: number; provider: Provider; secret: string; updated_at: number }
     | undefined
   return (
@@ -51,7 +50,8 @@ export function getWebhook(db: Db, app: string): Webhook | undefined {
 }
 
 function save(db: Db, hook: Omit<Webhook, 'updatedAt'>): Webhook {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO webhooks (app, enabled, provider, secret, updated_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (app) DO UPDATE SET enabled = excluded.enabled, provider = excluded.provider,
        secret = excluded.secret, updated_at = excluded.updated_at`,
@@ -123,6 +123,8 @@ export function providerNotes(provider: Provider): string[] {
 /** Apps whose webhook is on: the ones convergence looks at after the tunnel (re)connects. */
 export function webhookApps(db: Db): string[] {
   return (
-    db.prepare('SELECT app FROM webhooks WHERE enabled = 1 ORDER BY app').all() as { app: string }[]
+    statement(db, 'SELECT app FROM webhooks WHERE enabled = 1 ORDER BY app').all() as {
+      app: string
+    }[]
   ).map((row) => row.app)
 }

@@ -1,0 +1,107 @@
+// The agent's schema, as a list of migrations: each runs once, in order, in a transaction, and
+// PRAGMA user_version records how many have run. A home made by an earlier version is brought up
+// to date at start; one made by a newer version is refused rather than misread. Add a migration
+// at the end; never edit one that has shipped.
+
+// 0.1's tables. IF NOT EXISTS: a 0.1 home (user_version 0) already has them.
+const V1 = `
+  -- Apps the agent deploys and supervises. desired: 'running' | 'stopped'.
+  CREATE TABLE IF NOT EXISTS apps (
+    name TEXT PRIMARY KEY,
+    repo TEXT NOT NULL,
+    branch TEXT NOT NULL DEFAULT 'main',
+    start TEXT,
+    port INTEGER,
+    health TEXT NOT NULL DEFAULT '/',
+    poll_ms INTEGER,
+    desired TEXT NOT NULL DEFAULT 'running',
+    -- The release directory name ('<seq>-<sha>') the app runs, or last ran; null before the first deploy.
+    current_release TEXT,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- One webhook per app. secret never leaves this file except on enable/rotate.
+  CREATE TABLE IF NOT EXISTS webhooks (
+    app TEXT PRIMARY KEY REFERENCES apps (name) ON DELETE CASCADE,
+    enabled INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Every delivery the agent answered; verified rows also de-duplicate redeliveries.
+  CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    relay_id TEXT NOT NULL,
+    provider_id TEXT,
+    provider TEXT,
+    event TEXT,
+    verified INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    deployment INTEGER,
+    received_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS deliveries_relay ON deliveries (relay_id) WHERE verified = 1;
+  CREATE INDEX IF NOT EXISTS deliveries_provider ON deliveries (app, provider_id) WHERE verified = 1;
+  CREATE INDEX IF NOT EXISTS deliveries_app ON deliveries (app, id);
+
+  -- Deployments, numbered per app (1, 2, 3 …). status: queued | running | live | failed |
+  -- superseded | unchanged; stage: where a running or failed one is.
+  CREATE TABLE IF NOT EXISTS deployments (
+    app TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    stage TEXT,
+    trigger TEXT NOT NULL,
+    ref TEXT,
+    commit_sha TEXT,
+    force INTEGER NOT NULL DEFAULT 0,
+    reason TEXT,
+    release TEXT,
+    -- The deployed commit's subject line, and per-stage/per-step durations (JSON, milliseconds).
+    message TEXT,
+    timings TEXT,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    PRIMARY KEY (app, n)
+  ) STRICT;
+
+  -- Built releases kept on disk for instant rollback.
+  CREATE TABLE IF NOT EXISTS releases (
+    app TEXT NOT NULL,
+    name TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    message TEXT,
+    deployment INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (app, name)
+  ) STRICT;
+
+  -- The process groups the agent runs per app (role 'app': the app itself; 'build': an install
+  -- or predeploy step), so a restarted agent can find and end strays. start_ticks is field 22
+  -- of /proc/<pid>/stat: with the pid it tells our process from a recycled pid.
+  CREATE TABLE IF NOT EXISTS processes (
+    app TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'app',
+    pid INTEGER NOT NULL,
+    start_ticks TEXT,
+    release TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    PRIMARY KEY (app, role)
+  ) STRICT;
+
+  -- Environment for apps and git: scope '' is global, otherwise an app name.
+  CREATE TABLE IF NOT EXISTS env (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) STRICT;
+
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+`
+
+export const MIGRATIONS: readonly string[] = [V1]
