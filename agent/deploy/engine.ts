@@ -1,5 +1,4 @@
-// The deploy engine: per app a lane that runs one deployment at a time, with one pending slot
-// where newer requests replace older ones (newest wins, the replaced one is `superseded`);
+// The deploy engine: deployments go through per-app lanes (lanes.ts) into the pipeline; here are
 // start/stop/restart, rollback, convergence and polling; recovery at start, shutdown at SIGTERM.
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -22,6 +21,7 @@ import {
 } from '../state/deployments.ts'
 import { envFor, envScopes } from '../state/env.ts'
 import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
+import { createLanes } from './lanes.ts'
 import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
 import { leftovers, recover } from './recover.ts'
@@ -38,13 +38,6 @@ export type DeployerDeps = {
   metrics: AgentMetrics
   /** Deploy settings from the agent's environment; apps override them with their variables. */
   settings: Settings
-}
-
-type Lane = {
-  pending: { deployment: Deployment; request: DeployRequest } | null
-  running: Promise<void> | null
-  abort: AbortController | null
-  debounce: NodeJS.Timeout | null
 }
 
 /** How often the poller looks for apps whose --poll interval is due. */
@@ -77,48 +70,17 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     },
   }
   const { supervisor } = ctx
-  const lanes = new Map<string, Lane>()
+  const lanes = createLanes<DeployRequest>({
+    run: (deployment, request, signal) => runDeployment(ctx, deployment, request, signal),
+    superseded: (replaced, by) =>
+      settle(ctx, replaced.app, replaced.id, 'superseded', `superseded by #${by.id}`),
+    debounceMs: (app) => ctx.settings(app).debounceMs,
+    crashed: (app, error) => log.error({ app, err: error }, 'deployment crashed'),
+  })
 
-  const laneOf = (app: string) => {
-    let lane = lanes.get(app)
-    if (!lane) {
-      lane = { pending: null, running: null, abort: null, debounce: null }
-      lanes.set(app, lane)
-    }
-    return lane
-  }
-
-  function pump(app: string): void {
-    const lane = lanes.get(app)
-    if (!lane?.pending || lane.running || lane.debounce || shutdown.signal.aborted) return
-    const { deployment, request } = lane.pending
-    lane.pending = null
-    const abort = new AbortController()
-    lane.abort = abort
-    lane.running = runDeployment(ctx, deployment, request, abort.signal)
-      .catch((error: Error) => log.error({ app, err: error }, 'deployment crashed'))
-      .finally(() => {
-        lane.running = null
-        lane.abort = null
-        pump(app)
-      })
-  }
-
-  function enqueue(app: string, deployment: Deployment, request: DeployRequest): Deployment {
-    const lane = laneOf(app)
+  function enqueue(deployment: Deployment, request: DeployRequest): Deployment {
     announceQueued(ctx, deployment)
-    if (lane.pending)
-      settle(ctx, app, lane.pending.deployment.id, 'superseded', `superseded by #${deployment.id}`)
-    lane.pending = { deployment, request }
-    if (lane.debounce) clearTimeout(lane.debounce)
-    lane.debounce = null
-    const { debounceMs } = ctx.settings(app)
-    if (debounceMs > 0) {
-      lane.debounce = setTimeout(() => {
-        lane.debounce = null
-        pump(app)
-      }, debounceMs)
-    } else pump(app)
+    lanes.enqueue(deployment, request)
     return deployment
   }
 
@@ -132,7 +94,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
       commit: request.commit ?? null,
       force: request.force ?? false,
     })
-    return enqueue(app.name, deployment, request)
+    return enqueue(deployment, request)
   }
 
   /** Brings the current release up; an AppError (409) with the reason if it does not come up. */
@@ -208,7 +170,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
         commit: target.commit,
         release: target.name,
       })
-      return enqueue(app.name, deployment, { trigger: 'rollback', ref: target.name })
+      return enqueue(deployment, { trigger: 'rollback', ref: target.name })
     },
     async start(name) {
       setDesired(db, requireApp(db, name).name, 'running')
@@ -255,24 +217,14 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     },
     recover: () => recover(ctx, left, request),
     async forget(name) {
-      const lane = lanes.get(name)
-      lanes.delete(name)
-      if (lane) {
-        if (lane.debounce) clearTimeout(lane.debounce)
-        lane.abort?.abort()
-        await lane.running
-      }
+      await lanes.forget(name)
       await ctx.exclusive(name, () => supervisor.forget(name))
       rmSync(dirname(home.releases(name)), { recursive: true, force: true })
     },
     async shutdown() {
       shutdown.abort()
       clearInterval(poller)
-      for (const lane of lanes.values()) {
-        if (lane.debounce) clearTimeout(lane.debounce)
-        lane.abort?.abort()
-      }
-      await Promise.all([...lanes.values()].map((lane) => lane.running))
+      await lanes.close()
       await supervisor.stopAll()
     },
   }
