@@ -25,14 +25,15 @@ export class Waitable<T> {
 
   /** Like until, but settles with `fail`'s rejection if that comes first (the producer ended). */
   untilOr(match: (item: T) => boolean, fail: Promise<never>): Promise<T> {
-    const seen = this.items.find(match)
-    if (seen) return Promise.resolve(seen)
     return new Promise((resolve, reject) => {
       const waiter = { match, resolve }
-      this.#waiters.add(waiter)
+      // Handled in every case: a failure after the match is nobody's error.
       fail.catch((error) => {
         if (this.#waiters.delete(waiter)) reject(error)
       })
+      const seen = this.items.find(match)
+      if (seen) resolve(seen)
+      else this.#waiters.add(waiter)
     })
   }
 
