@@ -17,13 +17,13 @@ describe('agentConfig', () => {
     const home = tempDir()
     const config = agentConfig(
       { home, apiPort: '7200' },
-      { TOEHOLD_RELAY: 'wss://relay.example.com', TOEHOLD_API_PORT: '7300', TOEHOLD_HOME: '/x' },
+      { TOEHOLD_RELAY: 'wss://relay.example.com', TOEHOLD_HOME: '/x' },
     )
     assert.equal(config.home, home)
     assert.equal(config.apiPort, 7200)
     assert.equal(config.relayUrl, 'wss://relay.example.com')
     assert.equal(config.apiHost, '127.0.0.1')
-    assert.equal(agentConfig({}, { TOEHOLD_API_PORT: '7300' }).apiPort, 7300)
+    assert.equal(agentConfig({}, {}).apiPort, 7171)
     assert.equal(agentConfig({}, { TOEHOLD_HEALTH_TIMEOUT: '5s' }).deploy.healthTimeoutMs, 5000)
     assert.equal(agentConfig({}, {}).deploy.healthTimeoutMs, 30_000)
   })
