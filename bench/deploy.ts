@@ -4,8 +4,9 @@
 // its own, by starting the same release by hand). Runnable alone: `node bench/deploy.ts`.
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import type { Deployment } from '../agent/deploy/types.ts'
-import { finished, freePort, PATH, startAgent } from '../test/helpers/deploy.ts'
+import type { Deployment } from '../agent/api/contract.ts'
+import { freePort, PATH, startAgent } from '../test/helpers/agent.ts'
+import { finished } from '../test/helpers/deploy.ts'
 import { createRepo } from '../test/helpers/git-repo.ts'
 
 export type DeployBench = {

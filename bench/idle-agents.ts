@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import pino from 'pino'
-import { loadIdentity } from '../agent/identity.ts'
-import { startTunnel } from '../agent/tunnel.ts'
+import { loadIdentity } from '../agent/core/identity.ts'
+import { startTunnel } from '../agent/tunnel/client.ts'
 
 type Options = { relayUrl: string; registrationToken: string; batches: number[] }
 

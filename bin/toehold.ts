@@ -3,6 +3,7 @@
 // command is a client of the local agent's API (and loads only what a client needs).
 import { Command, Option } from 'commander'
 import { registerClientCommands } from '../agent/cli/index.ts'
+import { VERSION } from '../shared/version.ts'
 
 /** `--json` on the long-running commands: their output is the log, so make it JSON lines. */
 function jsonLogs<T extends { json?: boolean }>(options: T): T {
@@ -12,7 +13,7 @@ function jsonLogs<T extends { json?: boolean }>(options: T): T {
 
 const program = new Command('toehold')
   .description('Deploy the apps on your home box the moment you push.')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError()
 
 program
@@ -34,7 +35,7 @@ program
   .description('run the home agent: keeps a tunnel to the relay, verifies webhooks, deploys')
   .option('--relay <url>', 'relay URL, e.g. wss://relay.example.com (env TOEHOLD_RELAY)')
   .option('--home <dir>', 'state directory (env TOEHOLD_HOME, default ~/.toehold)')
-  .option('--api-port <port>', 'local API and dashboard port', '7171')
+  .option('--api-port <port>', 'local API and dashboard port (default 7171)')
   .option(
     '--api-host <host>',
     'address for the local API (default 127.0.0.1; open to a LAN with care)',

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream'
 import { createAdaptorServer } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { WebSocketServer } from 'ws'
+import { localUrl } from '../shared/net.ts'
 import { audienceFor, CLOSE } from '../shared/protocol.ts'
 import { clientAddress, limitKey } from './address.ts'
 import { createRelayApp } from './app.ts'
@@ -153,8 +154,7 @@ export async function startRelay(config: RelayConfig, log: Logger): Promise<Rela
       )
     : null
   const { port } = server.address() as AddressInfo
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const url = localUrl(config.host, port)
   if (!config.publicUrl) {
     publicUrl = url
     log.warn(

@@ -6,16 +6,16 @@ import { existsSync, statSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import pino from 'pino'
-import { addApp } from '../agent/apps.ts'
+import { createAgentMetrics } from '../agent/core/metrics.ts'
 import { createDeliveryRecorder } from '../agent/intake/record.ts'
-import { createAgentMetrics } from '../agent/metrics.ts'
-import { type Db, openState, startCheckpoints } from '../agent/state.ts'
+import { addApp } from '../agent/state/apps.ts'
+import { type Db, openState, startCheckpoints } from '../agent/state/db.ts'
 import {
   type DeliveryRecord,
   pruneDeliveries,
   recordDelivery,
   seenDelivery,
-} from '../agent/webhooks.ts'
+} from '../agent/state/deliveries.ts'
 import { tempDir } from './helpers/procs.ts'
 
 const DAY = 86_400_000

@@ -3,7 +3,7 @@
 // header per git command, against git's own smart-HTTP server) is in deploy-faults.test.ts.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { gitAuth } from '../agent/git.ts'
+import { gitAuth } from '../agent/core/git.ts'
 
 const GITHUB = 'https://github.com/me/site.git'
 const REV = 'https://rev.host/me/site.git'

@@ -7,12 +7,11 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { JWK } from 'jose'
 import { instanceIdOf } from '../shared/ids.ts'
+import { connected, startAgent } from './helpers/agent.ts'
 import {
-  connected,
   REGISTRATION_TOKEN,
   type RelayProc,
   spawnToehold,
-  startAgent,
   startRelay,
   stopAll,
   tempDir,
@@ -25,10 +24,9 @@ import {
   type Opened,
   type Refused,
   rawConnect,
-  readTree,
-  revealing,
   type TestKeys,
 } from './helpers/relay-peers.ts'
+import { assertNoSecret } from './helpers/secrets.ts'
 
 after(async () => {
   closePeers()
@@ -132,7 +130,6 @@ describe('connect authentication', () => {
 })
 
 describe('registration token', () => {
-  /** The token the relay printed on stderr, once it is there. */
   /** The generated token, from the 0600 file the relay's log names (never the log itself). */
   async function writtenToken(relay: RelayProc): Promise<{ token: string; file: string }> {
     const line = await relay.waitFor(
@@ -152,28 +149,31 @@ describe('registration token', () => {
       const { token, file } = await writtenToken(relay)
       assert.match(token, /^[\w-]{43}$/, '32 random bytes, base64url')
 
-      const refused = await startAgent(relay) // with the test suite's token, not this relay's
+      const refused = await startAgent({ relay }) // with the test suite's token, not this relay's
       const reason = await refused.waitFor((line) => line.msg === 'relay refused the connection')
       assert.match(String(reason.reason), /401.*registration token/)
       await refused.kill()
 
-      const agent = await startAgent(relay, { registrationToken: token })
+      const agent = await startAgent({ relay, registrationToken: token })
       await connected(agent)
       await agent.kill()
       assert.equal((await relay.kill()).code, 0)
-      assert.equal(JSON.stringify(relay.lines).includes(token), false, 'not in the log')
-      assert.equal(relay.stderr.includes(token), false, 'not on stderr')
-      for (const { path, bytes } of readTree(relay.dataDir)) {
-        if (path === file) continue
-        for (const form of revealing(token)) assert.equal(bytes.includes(form), false, path)
-      }
+      // Nowhere but its own file: not in the log, not on stderr, not in the database.
+      assertNoSecret(
+        { token },
+        {
+          texts: { log: JSON.stringify(relay.lines), stderr: relay.stderr },
+          dirs: [relay.dataDir],
+          skip: (path) => path === file,
+        },
+      )
 
       // Restarted on the same data: no new token, and the first one still registers agents.
       const again = await startRelay({
         dataDir: relay.dataDir,
         env: { RELAY_REGISTRATION_TOKEN: '' },
       })
-      const second = await startAgent(again, { registrationToken: token })
+      const second = await startAgent({ relay: again, registrationToken: token })
       await connected(second)
       assert.equal(
         again.lines.some((l) => l.msg?.startsWith('new relay registration token')),
@@ -205,7 +205,7 @@ describe('agent identity', () => {
   test('key file 0600 in a 0700 home; instance id = 20 base32 chars, stable', T, async () => {
     const relay = await startRelay()
     const home = join(tempDir(), 'not', 'yet', 'there')
-    const agent = await startAgent(relay, { home })
+    const agent = await startAgent({ relay, home })
     await connected(agent)
     assert.equal(statSync(home).mode & 0o777, 0o700)
     const keyFile = join(home, 'key.json')
@@ -218,7 +218,7 @@ describe('agent identity', () => {
     await agent.kill()
 
     // Same key, same instance; known to the relay, so no registration token is needed.
-    const restarted = await startAgent(relay, { home, registrationToken: null })
+    const restarted = await startAgent({ relay, home, registrationToken: null })
     assert.equal(restarted.instance, agent.instance)
     await connected(restarted)
     assert.equal(statSync(keyFile).mode & 0o777, 0o600)

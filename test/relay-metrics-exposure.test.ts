@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { parse } from 'smol-toml'
+import { freePort } from './helpers/agent.ts'
 import { type Caddy, startCaddy } from './helpers/caddy.ts'
-import { freePort } from './helpers/ports.ts'
 import { ROOT, startRelay, stopAll } from './helpers/procs.ts'
 
 const caddies: Caddy[] = []

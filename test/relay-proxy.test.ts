@@ -4,8 +4,8 @@
 // own public host whatever `Host` the request names.
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
+import { freePort } from './helpers/agent.ts'
 import { type Caddy, startCaddy } from './helpers/caddy.ts'
-import { freePort } from './helpers/ports.ts'
 import { REGISTRATION_TOKEN, type RelayProc, startRelay, stopAll } from './helpers/procs.ts'
 import {
   authHeaders,

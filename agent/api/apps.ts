@@ -2,10 +2,12 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
-import { AppError, addApp, envScopes, getApp, removeApp, requireApp, setEnv } from '../apps.ts'
-import { gitAuth, remoteHead } from '../git.ts'
-import { allStatuses, appStatus } from '../status.ts'
+import { AppError } from '../core/errors.ts'
+import { gitAuth, remoteHead } from '../core/git.ts'
+import { addApp, getApp, removeApp, requireApp } from '../state/apps.ts'
+import { envScopes, setEnv } from '../state/env.ts'
 import { type ApiDeps, readJson } from './context.ts'
+import { allStatuses, appStatus } from './status.ts'
 
 const NewApp = z.object({
   name: z.string().refine((name) => !appNameProblem(name), {

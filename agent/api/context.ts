@@ -2,12 +2,12 @@
 import type { Context } from 'hono'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
-import { AppError } from '../apps.ts'
-import type { Events } from '../events.ts'
-import type { Home } from '../home.ts'
-import type { AgentMetrics } from '../metrics.ts'
-import type { StatusDeps } from '../status.ts'
-import type { TunnelState } from '../tunnel.ts'
+import { AppError } from '../core/errors.ts'
+import type { Events } from '../core/events.ts'
+import type { Home } from '../core/home.ts'
+import type { AgentMetrics } from '../core/metrics.ts'
+import type { TunnelState } from './contract.ts'
+import type { StatusDeps } from './status.ts'
 
 export type ApiDeps = StatusDeps & {
   home: Home

@@ -2,11 +2,11 @@
 import { Hono } from 'hono'
 import { stream } from 'hono/streaming'
 import { z } from 'zod'
-import { AppError, requireApp } from '../apps.ts'
-import { findDeployment } from '../deploy/deployments.ts'
-import { readLog } from '../deploy/logfile.ts'
-import { isFinal } from '../events.ts'
+import { AppError } from '../core/errors.ts'
+import { readLog } from '../core/logfile.ts'
+import { requireApp } from '../state/apps.ts'
 import { type ApiDeps, readJson } from './context.ts'
+import { isFinal } from './contract.ts'
 
 const Ref = z.string().min(1).max(255)
 
@@ -39,7 +39,7 @@ export function deployRoutes(deps: ApiDeps) {
       })
       .get('/apps/:app/deployments/:id', (c) => {
         const app = requireApp(db, c.req.param('app'))
-        const deployment = findDeployment(db, app.name, c.req.param('id'))
+        const deployment = deployer.findDeployment(app.name, c.req.param('id'))
         if (!deployment)
           throw new AppError(`no deployment "${c.req.param('id')}" of ${app.name}`, 404)
         return c.json(deployment)
@@ -52,7 +52,7 @@ export function deployRoutes(deps: ApiDeps) {
       .get('/logs/:app/:id', (c) => {
         const app = requireApp(db, c.req.param('app'))
         const id = c.req.param('id')
-        const deployment = id === 'app' ? null : findDeployment(db, app.name, id)
+        const deployment = id === 'app' ? null : deployer.findDeployment(app.name, id)
         if (id !== 'app' && !deployment)
           throw new AppError(`no deployment "${id}" of ${app.name}`, 404)
         const path = deployment

@@ -2,7 +2,8 @@
 // holder of the API key; they never reach a log.
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { listEnv, requireApp, setEnv, unsetEnv } from '../apps.ts'
+import { requireApp } from '../state/apps.ts'
+import { listEnv, setEnv, unsetEnv } from '../state/env.ts'
 import { type ApiDeps, readJson } from './context.ts'
 
 export function envRoutes(deps: ApiDeps) {

@@ -1,8 +1,8 @@
 // /events: the live stream (Server-Sent Events) of deployment stages and log lines.
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
-import type { AgentEvent } from '../events.ts'
 import type { ApiDeps } from './context.ts'
+import type { AgentEvent } from './contract.ts'
 
 export function eventRoutes(deps: ApiDeps) {
   return new Hono().get('/events', (c) => {

@@ -1,10 +1,9 @@
-// The agent's local API (and, at /, the dashboard): 127.0.0.1 by default, the API key (or a
-// dashboard session signed in with it) required for everything but /health and the sign-in.
-import { Hono } from 'hono'
+// The agent's local API: 127.0.0.1 by default, the API key required for everything but /health.
+// A browser front end (the dashboard) can be served beside it: its sessions then stand in for the
+// key, as long as state-changing requests pass its CSRF checks.
+import { type Context, Hono } from 'hono'
 import { sameSecret } from '../../shared/secrets.ts'
-import { AppError } from '../apps.ts'
-import { csrfProblem } from '../dashboard/guard.ts'
-import { createDashboard } from '../dashboard/index.ts'
+import { AppError } from '../core/errors.ts'
 import { appRoutes } from './apps.ts'
 import type { ApiDeps } from './context.ts'
 import { deployRoutes } from './deploys.ts'
@@ -12,30 +11,39 @@ import { envRoutes } from './env.ts'
 import { eventRoutes } from './events.ts'
 import { webhookRoutes } from './webhooks.ts'
 
+/** What the dashboard brings to the API's server (it implements this; the API never imports it). */
+export type Frontend = {
+  /** Routes that need no credentials: its assets and the sign-in itself. */
+  open: Hono
+  /** Its pages, behind the same authentication as the API. */
+  pages: Hono
+  /**
+   * Authenticates a request by its session: null when it carries none, else `{ refused }` with
+   * the reason a state-changing request fails the CSRF checks, or null when it passes.
+   */
+  session(c: Context): Promise<{ refused: string | null } | null>
+  /** A signed-out browser asking for a page: where it goes instead of a 401 (the sign-in). */
+  signIn(c: Context): Response | Promise<Response> | null
+}
+
 /** `Authorization: Bearer <key>` or `Token <key>`. */
 function presentedKey(header: string | undefined): string | null {
   return /^(?:Bearer|Token) (\S+)$/.exec(header ?? '')?.[1] ?? null
 }
 
-export function createApi(deps: ApiDeps) {
+export function createApi(deps: ApiDeps, frontend?: Frontend) {
   const api = new Hono()
 
-  const dashboard = createDashboard(deps)
-
   api.get('/health', (c) => c.json({ ok: true }))
-  api.route('/', dashboard.open)
+  if (frontend) api.route('/', frontend.open)
 
-  // The API key in a header (the CLI), or the dashboard's session cookie: a browser sends that
-  // by itself, so state-changing requests with it must also pass the CSRF checks.
   api.use('*', async (c, next) => {
     const key = presentedKey(c.req.header('authorization'))
     if (key !== null && sameSecret(key, deps.apiKey)) return next()
-    const session = dashboard.sessions.of(c)
-    if (session) {
-      const refused = await csrfProblem(c, session)
-      return refused ? c.json({ error: refused }, 403) : next()
-    }
-    if (dashboard.isPage(c)) return dashboard.signIn(c)
+    const session = await frontend?.session(c)
+    if (session) return session.refused ? c.json({ error: session.refused }, 403) : next()
+    const signIn = frontend?.signIn(c)
+    if (signIn) return signIn
     return c.json(
       {
         error: 'unauthorized: send Authorization: Bearer <API key> (see TOEHOLD_HOME/agent.json)',
@@ -44,7 +52,7 @@ export function createApi(deps: ApiDeps) {
     )
   })
 
-  api.route('/', dashboard.pages)
+  if (frontend) api.route('/', frontend.pages)
 
   api.get('/metrics', async (c) =>
     c.text(await deps.metrics.registry.metrics(), 200, {

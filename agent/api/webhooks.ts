@@ -2,17 +2,17 @@
 // to enable and rotate.
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { requireApp } from '../apps.ts'
-import { webhookStatus, webhookUrl } from '../status.ts'
+import { requireApp } from '../state/apps.ts'
 import {
   disableWebhook,
   enableWebhook,
-  Provider,
   providerNotes,
   rotateWebhook,
   type Webhook,
-} from '../webhooks.ts'
+} from '../state/webhooks.ts'
 import { type ApiDeps, readJson } from './context.ts'
+import { PROVIDERS } from './contract.ts'
+import { webhookStatus, webhookUrl } from './status.ts'
 
 export function webhookRoutes(deps: ApiDeps) {
   const { db } = deps
@@ -31,7 +31,7 @@ export function webhookRoutes(deps: ApiDeps) {
     .post('/apps/:app/webhook/enable', async (c) => {
       const body = await readJson(
         c,
-        z.object({ provider: Provider.optional(), secret: z.string().optional() }),
+        z.object({ provider: z.enum(PROVIDERS).optional(), secret: z.string().optional() }),
       )
       return c.json(withSecret(enableWebhook(db, c.req.param('app'), body)))
     })
@@ -45,7 +45,7 @@ export function webhookRoutes(deps: ApiDeps) {
       })
     })
     .post('/apps/:app/webhook/rotate', async (c) => {
-      const body = await readJson(c, z.object({ provider: Provider.optional() }))
+      const body = await readJson(c, z.object({ provider: z.enum(PROVIDERS).optional() }))
       return c.json(withSecret(rotateWebhook(db, c.req.param('app'), body.provider)))
     })
 }

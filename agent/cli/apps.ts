@@ -1,10 +1,11 @@
 // toehold app add|list|remove, toehold status.
 import type { Command } from 'commander'
 import { parseDuration } from '../../shared/units.ts'
-import type { AppStatus } from '../status.ts'
+import type { AppStatus } from '../api/contract.ts'
+import { ago, short } from '../core/format.ts'
 import { CliError } from './client.ts'
 import { clientCommand, type Options, readStdin, run } from './command.ts'
-import { ago, paint, short, status, table } from './output.ts'
+import { paint, status, table } from './output.ts'
 
 type Added = AppStatus & { warnings: string[]; deployment: number | null }
 

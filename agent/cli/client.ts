@@ -1,8 +1,8 @@
 // The CLI's way to the running agent: its address and API key from TOEHOLD_HOME/agent.json
 // (or --api / TOEHOLD_API and TOEHOLD_API_KEY), and one-line errors a person can act on.
 import { readFileSync } from 'node:fs'
-import { agentHome } from '../home.ts'
-import type { AgentInfo } from '../main.ts'
+import type { AgentInfo } from '../api/contract.ts'
+import { agentHome, defaultHome } from '../core/home.ts'
 
 export class CliError extends Error {
   override name = 'CliError'
@@ -19,7 +19,7 @@ export type Client = {
 }
 
 export function connect(options: ClientOptions): Client {
-  const home = agentHome(options.home)
+  const home = agentHome(options.home ?? defaultHome())
   let info: Partial<AgentInfo> = {}
   try {
     info = JSON.parse(readFileSync(home.agentInfo, 'utf8'))

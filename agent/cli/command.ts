@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import type { AppStatus } from '../status.ts'
+import type { AppStatus } from '../api/contract.ts'
 import { CliError, type Client, type ClientOptions, connect } from './client.ts'
 import { printJson } from './output.ts'
 

@@ -1,10 +1,10 @@
 // toehold deploy|rollback|start|stop|restart|logs: deployments and the app's process.
 import type { Command } from 'commander'
-import type { AppRuntime, Deployment } from '../deploy/types.ts'
-import { type AgentEvent, isFinal } from '../events.ts'
+import { type AgentEvent, type AppRuntime, type Deployment, isFinal } from '../api/contract.ts'
+import { short } from '../core/format.ts'
 import { CliError, type Client } from './client.ts'
 import { appName, clientCommand, type Options, run } from './command.ts'
-import { paint, short, status } from './output.ts'
+import { paint, status } from './output.ts'
 import { readSse } from './sse.ts'
 
 type DeploymentEvent = Extract<AgentEvent, { type: 'deployment' }>

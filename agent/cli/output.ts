@@ -28,22 +28,6 @@ export function table(rows: string[][], header?: string[]): string {
   return [...(header ? [paint('bold', line(header))] : []), ...rows.map(line)].join('\n')
 }
 
-export function ago(iso: string | null | undefined, now = Date.now()): string {
-  if (!iso) return '-'
-  const seconds = Math.round((now - Date.parse(iso)) / 1000)
-  if (seconds < 5) return 'just now'
-  const units: [number, string][] = [
-    [86_400, 'd'],
-    [3600, 'h'],
-    [60, 'm'],
-    [1, 's'],
-  ]
-  const [size, unit] = units.find(([size]) => seconds >= size) ?? [1, 's']
-  return `${Math.floor(seconds / size)}${unit} ago`
-}
-
-export const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 7) : '-')
-
 const STATUS_STYLE: Record<string, Style> = {
   live: 'green',
   running: 'green',

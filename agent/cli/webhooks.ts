@@ -1,9 +1,10 @@
 // toehold webhook enable|disable|status|rotate [NAME].
 import type { Command } from 'commander'
-import { PROVIDERS } from '../webhooks.ts'
+import { PROVIDERS } from '../api/contract.ts'
+import { ago } from '../core/format.ts'
 import { CliError } from './client.ts'
 import { appName, clientCommand, type Options, readStdin, run } from './command.ts'
-import { ago, paint, status } from './output.ts'
+import { paint, status } from './output.ts'
 
 type Enabled = {
   app: string

@@ -7,7 +7,8 @@ import { bodyLimit } from 'hono/body-limit'
 import { html } from 'hono/html'
 import { sameSecret } from '../../shared/secrets.ts'
 import type { ApiDeps } from '../api/context.ts'
-import { getApp } from '../apps.ts'
+import type { Frontend } from '../api/server.ts'
+import { getApp } from '../state/apps.ts'
 import { assetRoutes } from './assets.ts'
 import { csrfProblem, foreignOrigin } from './guard.ts'
 import { appPage, overview } from './model.ts'
@@ -123,5 +124,14 @@ export function createDashboard(deps: ApiDeps) {
     (c.req.method === 'GET' || c.req.method === 'HEAD') &&
     (c.req.path === '/' || c.req.path.startsWith('/app/'))
 
-  return { sessions, open, pages, isPage, signIn }
+  const frontend: Frontend = {
+    open,
+    pages,
+    async session(c) {
+      const session = sessions.of(c)
+      return session ? { refused: await csrfProblem(c, session) } : null
+    },
+    signIn: (c) => (isPage(c) ? signIn(c) : null),
+  }
+  return frontend
 }

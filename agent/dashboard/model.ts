@@ -1,11 +1,11 @@
 // What the dashboard's pages show, gathered from the same sources as the API. Token values never
 // leave here: only whether one is set, and where.
 import type { ApiDeps } from '../api/context.ts'
-import { type App, listApps, listEnv } from '../apps.ts'
-import type { Deployment, Release } from '../deploy/types.ts'
-import { type AppStatus, appStatus, webhookStatus } from '../status.ts'
-import type { TunnelState } from '../tunnel.ts'
-import { type Provider, providerNotes } from '../webhooks.ts'
+import type { AppStatus, Deployment, Provider, Release, TunnelState } from '../api/contract.ts'
+import { appStatus, webhookStatus } from '../api/status.ts'
+import { type App, listApps } from '../state/apps.ts'
+import { listEnv } from '../state/env.ts'
+import { providerNotes } from '../state/webhooks.ts'
 
 export type AppCard = AppStatus & { message: string | null }
 

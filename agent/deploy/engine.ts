@@ -1,34 +1,34 @@
-// The deploy engine: per app a lane that runs one deployment at a time, with one pending slot
-// where newer requests replace older ones (newest wins, the replaced one is `superseded`);
+// The deploy engine: deployments go through per-app lanes (lanes.ts) into the pipeline; here are
 // start/stop/restart, rollback, convergence and polling; recovery at start, shutdown at SIGTERM.
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
+import type { Deployment, Trigger } from '../api/contract.ts'
+import { AppError } from '../core/errors.ts'
+import type { Events } from '../core/events.ts'
+import { gitAuth, remoteHead } from '../core/git.ts'
+import type { Home } from '../core/home.ts'
+import type { AgentMetrics } from '../core/metrics.ts'
+import { type App, getApp, listApps, requireApp, setDesired } from '../state/apps.ts'
+import type { Db } from '../state/db.ts'
 import {
-  type App,
-  AppError,
-  envFor,
-  envScopes,
-  getApp,
-  listApps,
-  requireApp,
-  setDesired,
-} from '../apps.ts'
-import type { Events } from '../events.ts'
-import { gitAuth, remoteHead } from '../git.ts'
-import type { Home } from '../home.ts'
-import type { AgentMetrics } from '../metrics.ts'
-import type { Db } from '../state.ts'
-import { getWebhook } from '../webhooks.ts'
-import { createDeployment, deployedBefore, getDeployment, listDeployments } from './deployments.ts'
-import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './launch.ts'
+  createDeployment,
+  deployedBefore,
+  findDeployment,
+  getDeployment,
+  lastDeployment,
+  listDeployments,
+} from '../state/deployments.ts'
+import { envFor, envScopes } from '../state/env.ts'
+import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
+import { createLanes } from './lanes.ts'
 import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
 import { leftovers, recover } from './recover.ts'
-import { currentCommit, findRelease, listReleases, previousRelease } from './releases.ts'
-import { settingsFor } from './settings.ts'
-import { createSupervisor } from './supervisor.ts'
-import type { Deployer, Deployment, DeployRequest, Trigger } from './types.ts'
+import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './run/launch.ts'
+import { createSupervisor } from './run/supervisor.ts'
+import { readSettings, type Settings } from './settings.ts'
+import type { Deployer, DeployRequest } from './types.ts'
 
 export type DeployerDeps = {
   db: Db
@@ -36,13 +36,8 @@ export type DeployerDeps = {
   log: Logger
   events: Events
   metrics: AgentMetrics
-}
-
-type Lane = {
-  pending: { deployment: Deployment; request: DeployRequest } | null
-  running: Promise<void> | null
-  abort: AbortController | null
-  debounce: NodeJS.Timeout | null
+  /** Deploy settings from the agent's environment; apps override them with their variables. */
+  settings: Settings
 }
 
 /** How often the poller looks for apps whose --poll interval is due. */
@@ -60,6 +55,11 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     supervisor: createSupervisor(deps),
     bun,
     signal: shutdown.signal,
+    defaults: deps.settings,
+    settings: (app, warn = () => {}) =>
+      readSettings(deps.settings, envFor(db, app), (error) =>
+        warn(`${error.message}; using the default`),
+      ),
     exclusive(app, fn) {
       const result = (locks.get(app) ?? Promise.resolve()).then(fn)
       locks.set(
@@ -70,48 +70,17 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     },
   }
   const { supervisor } = ctx
-  const lanes = new Map<string, Lane>()
+  const lanes = createLanes<DeployRequest>({
+    run: (deployment, request, signal) => runDeployment(ctx, deployment, request, signal),
+    superseded: (replaced, by) =>
+      settle(ctx, replaced.app, replaced.id, 'superseded', `superseded by #${by.id}`),
+    debounceMs: (app) => ctx.settings(app).debounceMs,
+    crashed: (app, error) => log.error({ app, err: error }, 'deployment crashed'),
+  })
 
-  const laneOf = (app: string) => {
-    let lane = lanes.get(app)
-    if (!lane) {
-      lane = { pending: null, running: null, abort: null, debounce: null }
-      lanes.set(app, lane)
-    }
-    return lane
-  }
-
-  function pump(app: string): void {
-    const lane = lanes.get(app)
-    if (!lane?.pending || lane.running || lane.debounce || shutdown.signal.aborted) return
-    const { deployment, request } = lane.pending
-    lane.pending = null
-    const abort = new AbortController()
-    lane.abort = abort
-    lane.running = runDeployment(ctx, deployment, request, abort.signal)
-      .catch((error: Error) => log.error({ app, err: error }, 'deployment crashed'))
-      .finally(() => {
-        lane.running = null
-        lane.abort = null
-        pump(app)
-      })
-  }
-
-  function enqueue(app: string, deployment: Deployment, request: DeployRequest): Deployment {
-    const lane = laneOf(app)
+  function enqueue(deployment: Deployment, request: DeployRequest): Deployment {
     announceQueued(ctx, deployment)
-    if (lane.pending)
-      settle(ctx, app, lane.pending.deployment.id, 'superseded', `superseded by #${deployment.id}`)
-    lane.pending = { deployment, request }
-    if (lane.debounce) clearTimeout(lane.debounce)
-    lane.debounce = null
-    const { debounceMs } = settingsFor(envFor(db, app))
-    if (debounceMs > 0) {
-      lane.debounce = setTimeout(() => {
-        lane.debounce = null
-        pump(app)
-      }, debounceMs)
-    } else pump(app)
+    lanes.enqueue(deployment, request)
     return deployment
   }
 
@@ -125,7 +94,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
       commit: request.commit ?? null,
       force: request.force ?? false,
     })
-    return enqueue(app.name, deployment, request)
+    return enqueue(deployment, request)
   }
 
   /** Brings the current release up; an AppError (409) with the reason if it does not come up. */
@@ -133,7 +102,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     if (!app.currentRelease)
       throw new AppError(`${app.name} has not been deployed yet: toehold deploy ${app.name}`, 409)
     try {
-      await bringUp(ctx, app, app.currentRelease, settingsFor(envFor(db, app.name)))
+      await bringUp(ctx, app, app.currentRelease, ctx.settings(app.name))
     } catch (error) {
       throw new AppError(`${app.name} did not start: ${(error as Error).message}`, 409)
     }
@@ -201,7 +170,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
         commit: target.commit,
         release: target.name,
       })
-      return enqueue(app.name, deployment, { trigger: 'rollback', ref: target.name })
+      return enqueue(deployment, { trigger: 'rollback', ref: target.name })
     },
     async start(name) {
       setDesired(db, requireApp(db, name).name, 'running')
@@ -235,34 +204,27 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     },
     deployments: (app, limit) => listDeployments(db, app, limit),
     deployment: (app, id) => getDeployment(db, app, id),
+    findDeployment: (app, name) => findDeployment(db, app, name),
+    lastDeployment: (app) => lastDeployment(db, app),
+    liveCommit: (app) => currentCommit(db, app, getApp(db, app)?.currentRelease ?? null),
     releases: (app) => listReleases(db, app, getApp(db, app)?.currentRelease ?? null),
     buildLogPath: (app, id) => buildLogPath(home, app, id),
     appLogPath: (app) => appLogPath(home, app),
-    async converge() {
-      const apps = listApps(db).filter((app) => getWebhook(db, app.name)?.enabled)
+    async converge(names) {
+      const apps = names.map((name) => getApp(db, name)).filter((app) => app !== undefined)
       await Promise.all(apps.map((app) => check(app, 'converge')))
       log.info({ apps: apps.length }, 'converged')
     },
     recover: () => recover(ctx, left, request),
     async forget(name) {
-      const lane = lanes.get(name)
-      lanes.delete(name)
-      if (lane) {
-        if (lane.debounce) clearTimeout(lane.debounce)
-        lane.abort?.abort()
-        await lane.running
-      }
+      await lanes.forget(name)
       await ctx.exclusive(name, () => supervisor.forget(name))
       rmSync(dirname(home.releases(name)), { recursive: true, force: true })
     },
     async shutdown() {
       shutdown.abort()
       clearInterval(poller)
-      for (const lane of lanes.values()) {
-        if (lane.debounce) clearTimeout(lane.debounce)
-        lane.abort?.abort()
-      }
-      await Promise.all([...lanes.values()].map((lane) => lane.running))
+      await lanes.close()
       await supervisor.stopAll()
     },
   }

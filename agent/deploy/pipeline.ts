@@ -4,10 +4,24 @@
 // release that fails to come up is stopped and the previous one brought back.
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { type App, envFor, envScopes, requireApp, setCurrentRelease } from '../apps.ts'
-import { gitAuth } from '../git.ts'
+import type { Deployment } from '../api/contract.ts'
+import { appEnv } from '../core/child-env.ts'
+import { gitAuth } from '../core/git.ts'
+import { type LogFile, openLog } from '../core/logfile.ts'
+import { type App, requireApp, setCurrentRelease } from '../state/apps.ts'
+import { envFor, envScopes } from '../state/env.ts'
+import { forgetProcess, recordProcess } from '../state/processes.ts'
 import {
-  appEnv,
+  addRelease,
+  currentCommit,
+  findRelease,
+  pruneReleases,
+  releaseName,
+} from '../state/releases.ts'
+import { checkout, resolveCommit } from './build/source.ts'
+import { runStep } from './build/steps.ts'
+import { type Progress, track } from './progress.ts'
+import {
   bringUp,
   buildLogPath,
   type Context,
@@ -15,15 +29,9 @@ import {
   launchRelease,
   readPackage,
   requireBun,
-} from './launch.ts'
-import { type LogFile, openLog } from './logfile.ts'
-import { forgetProcess, recordProcess } from './processes.ts'
-import { type Progress, track } from './progress.ts'
-import { addRelease, currentCommit, findRelease, pruneReleases, releaseName } from './releases.ts'
-import { type Settings, settingsFor } from './settings.ts'
-import { checkout, resolveCommit } from './source.ts'
-import { runStep } from './steps.ts'
-import type { Deployment, DeployRequest } from './types.ts'
+} from './run/launch.ts'
+import type { Settings } from './settings.ts'
+import type { DeployRequest } from './types.ts'
 
 type Run = {
   ctx: Context
@@ -60,7 +68,7 @@ export async function runDeployment(
         at: new Date().toISOString(),
       }),
   })
-  const settings = settingsFor(envFor(ctx.db, name), (problem) => log.line(`[toehold] ${problem}`))
+  const settings = ctx.settings(name, (problem) => log.line(`[toehold] ${problem}`))
   const run: Run = {
     ctx,
     deployment,
@@ -135,7 +143,7 @@ async function build(run: Run): Promise<string | null> {
   progress.time('git', elapsed(started))
 
   const pkg = readPackage(dir)
-  const env = appEnv(ctx.db, app)
+  const env = appEnv(envFor(ctx.db, app.name), app.port)
   const step = async (name: 'install' | 'predeploy', label: string, argv: string[]) => {
     const began = Date.now()
     await runStep({

@@ -1,10 +1,11 @@
 // A deployment's progress: every change is written to its row and announced on the event bus
 // (the live stream) at once, with the time spent per stage; the outcome also goes to metrics.
-import type { DeploymentStatus, Events, Stage } from '../events.ts'
-import type { AgentMetrics } from '../metrics.ts'
-import type { Db } from '../state.ts'
-import { type DeploymentChange, getDeployment, updateDeployment } from './deployments.ts'
-import type { Deployment } from './types.ts'
+
+import type { Deployment, DeploymentStatus, Stage } from '../api/contract.ts'
+import type { Events } from '../core/events.ts'
+import type { AgentMetrics } from '../core/metrics.ts'
+import type { Db } from '../state/db.ts'
+import { type DeploymentChange, getDeployment, updateDeployment } from '../state/deployments.ts'
 
 type Deps = { db: Db; events: Events; metrics: AgentMetrics }
 

@@ -1,17 +1,18 @@
 // At agent start, after whatever ended the previous agent (SIGKILL included): end its strays,
 // fail what it left unfinished, clear half-built releases, bring every app back to its desired
 // state on its current (last good) release, and request the interrupted commit again — once.
-import { envFor, getApp, listApps } from '../apps.ts'
-import type { Db } from '../state.ts'
-import { unfinishedDeployments } from './deployments.ts'
-import { ours, stopGroup } from './groups.ts'
-import { bringUp, type Context } from './launch.ts'
-import { forgetProcess, listProcesses, type ProcessRecord } from './processes.ts'
+
+import type { Deployment } from '../api/contract.ts'
+import { ours, stopGroup } from '../core/groups.ts'
+import { getApp, listApps } from '../state/apps.ts'
+import type { Db } from '../state/db.ts'
+import { unfinishedDeployments } from '../state/deployments.ts'
+import { forgetProcess, listProcesses, type ProcessRecord } from '../state/processes.ts'
+import { removeLeftovers } from '../state/releases.ts'
+import { clearStaleLocks } from './build/source.ts'
 import { settle } from './progress.ts'
-import { removeLeftovers } from './releases.ts'
-import { settingsFor } from './settings.ts'
-import { clearStaleLocks } from './source.ts'
-import type { Deployment, DeployRequest } from './types.ts'
+import { bringUp, type Context } from './run/launch.ts'
+import type { DeployRequest } from './types.ts'
 
 export type Leftovers = {
   processes: ProcessRecord[]
@@ -44,7 +45,7 @@ export async function recover(
           'ending a process the previous agent left',
         )
         const app = getApp(db, stray.app)
-        await stopGroup(stray.pid, settingsFor(app ? envFor(db, app.name) : {}).graceMs)
+        await stopGroup(stray.pid, (app ? ctx.settings(app.name) : ctx.defaults).graceMs)
       }
       forgetProcess(db, stray.app, stray.role, stray.pid)
     }),
@@ -78,7 +79,7 @@ export async function recover(
           .exclusive(app.name, async () => {
             // A deployment requested meanwhile may have brought it up already.
             if (ctx.supervisor.runtime(app.name)) return
-            await bringUp(ctx, app, app.currentRelease as string, settingsFor(envFor(db, app.name)))
+            await bringUp(ctx, app, app.currentRelease as string, ctx.settings(app.name))
             log.info({ app: app.name, release: app.currentRelease }, 'app restored')
           })
           .catch((error: Error) =>

@@ -20,7 +20,8 @@ export type Settings = {
   keepReleases: number
 }
 
-const DEFAULTS: Settings = {
+/** The defaults of every knob; the agent's environment overrides them (agent/config.ts). */
+export const DEFAULT_SETTINGS: Settings = {
   debounceMs: 0,
   buildTimeoutMs: 10 * 60_000,
   healthTimeoutMs: 30_000,
@@ -42,31 +43,26 @@ const KNOBS: [string, keyof Settings, (name: string, text: string) => number][] 
 ]
 
 /**
- * Settings from the agent's environment overlaid with the app's (app values win). A value that
- * does not read keeps its default and is reported through `warn`, so a typo never stops a deploy.
+ * `base` overlaid with the knobs set in `env`. A value that does not read goes to `problem`:
+ * the agent's own environment fails the start with it; an app's keeps the default and warns, so
+ * a typo in `toehold env set` never stops a deploy.
  */
-export function settingsFor(
-  appEnv: Record<string, string>,
-  warn: (problem: string) => void = () => {},
+export function readSettings(
+  base: Settings,
+  env: Record<string, string | undefined>,
+  problem: (error: Error) => void,
 ): Settings {
-  const env: Record<string, string | undefined> = { ...process.env, ...appEnv }
-  const settings: Settings = { ...DEFAULTS, installCommand: env.TOEHOLD_INSTALL_CMD || null }
+  const settings: Settings = { ...base }
+  if (env.TOEHOLD_INSTALL_CMD) settings.installCommand = env.TOEHOLD_INSTALL_CMD
   for (const [name, key, parse] of KNOBS) {
     const text = env[name]
     if (text === undefined || text === '') continue
     try {
       Object.assign(settings, { [key]: parse(name, text) })
     } catch (error) {
-      warn(`${(error as Error).message}; using the default`)
+      problem(error as Error)
     }
   }
   settings.keepReleases = Math.max(1, settings.keepReleases)
   return settings
-}
-
-/** 600000 → "10m", 1500 → "1.5s", 250 → "250ms": durations in reasons read like the settings. */
-export function duration(ms: number): string {
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`
-  return `${ms}ms`
 }

@@ -1,8 +1,6 @@
-// The deploy engine's contract with the rest of the agent (intake, API, CLI, dashboard).
-import type { DeploymentStatus, Stage } from '../events.ts'
-
-/** `recover`: the agent restarted during a deployment and requests its commit again (once). */
-export type Trigger = 'webhook' | 'manual' | 'converge' | 'poll' | 'rollback' | 'recover'
+// The deploy engine's contract with the rest of the agent (intake, API, dashboard): every
+// deployment, release and run state is read through the Deployer, never from its tables.
+import type { AppRuntime, Deployment, Release, Trigger } from '../api/contract.ts'
 
 export type DeployRequest = {
   /** A pushed commit: the engine deploys the tracked branch's head, which must contain it. */
@@ -12,53 +10,6 @@ export type DeployRequest = {
   /** Redeploy even when the commit is the live one. */
   force?: boolean
   trigger: Trigger
-}
-
-export type Deployment = {
-  id: number
-  app: string
-  status: DeploymentStatus
-  stage: Stage | null
-  trigger: Trigger
-  ref: string | null
-  commit: string | null
-  release: string | null
-  /** The deployed commit's subject line. */
-  message: string | null
-  reason: string | null
-  /**
-   * Milliseconds per stage (`queued`, `fetching`, …) and per step the agent does not control:
-   * `git`, `install`, `predeploy`, `stop` (the old process), `boot` (spawn to healthy), `total`.
-   */
-  timings: Record<string, number>
-  createdAt: string
-  startedAt: string | null
-  finishedAt: string | null
-}
-
-export type Release = {
-  /** Directory name under releases/: `<seq>-<sha>`. */
-  name: string
-  commit: string
-  message: string | null
-  deployment: number
-  createdAt: string
-  live: boolean
-}
-
-export type RunState =
-  | 'not_deployed'
-  | 'stopped'
-  | 'starting'
-  | 'running'
-  | 'crashed'
-  | 'crash_loop'
-
-export type AppRuntime = {
-  state: RunState
-  pid: number | null
-  since: string | null
-  restarts: number
 }
 
 export type Deployer = {
@@ -72,12 +23,17 @@ export type Deployer = {
   runtime(app: string): AppRuntime
   deployments(app: string, limit?: number): Deployment[]
   deployment(app: string, id: number): Deployment | undefined
+  /** A deployment as a person names it: `7`, `latest`, or a commit prefix. */
+  findDeployment(app: string, name: string): Deployment | undefined
+  lastDeployment(app: string): Deployment | null
   releases(app: string): Release[]
+  /** The commit of the release the app runs (or last ran); null before its first deployment. */
+  liveCommit(app: string): string | null
   /** Path of a deployment's build log, and of the app's own stdout/stderr log. */
   buildLogPath(app: string, id: number): string
   appLogPath(app: string): string
-  /** After the tunnel (re)connects: deploy webhook-enabled apps whose branch moved. */
-  converge(): Promise<void>
+  /** After the tunnel (re)connects: deploy these apps where their branch moved. */
+  converge(apps: string[]): Promise<void>
   /** At agent start: end strays, bring every app back to its desired state. */
   recover(): Promise<void>
   /** An app was removed: stop it and delete its files. */

@@ -1,9 +1,9 @@
 // The agent's webhook intake, in DESIGN.md's order: app → signature → duplicate → payload → route.
 import type { Delivery } from '../../shared/protocol.ts'
 import type { Deployer } from '../deploy/types.ts'
-import type { Db } from '../state.ts'
-import type { Answer, DeliveryHandler } from '../tunnel.ts'
-import { webhookTarget } from '../webhooks.ts'
+import type { Db } from '../state/db.ts'
+import { webhookTarget } from '../state/webhooks.ts'
+import type { Answer, DeliveryHandler } from '../tunnel/client.ts'
 import { gitEvent, PayloadError, parseBody } from './payload.ts'
 import type { DeliveryRecorder } from './record.ts'
 import { providerDeliveryId, verify } from './verify.ts'

@@ -6,9 +6,9 @@
 // If the agent dies in between, only such no-op rows are lost, and a redelivery of one is again
 // a no-op.
 import type { Logger } from 'pino'
-import type { AgentMetrics } from '../metrics.ts'
-import type { Db } from '../state.ts'
-import { type DeliveryRecord, recordDelivery, seenDelivery } from '../webhooks.ts'
+import type { AgentMetrics } from '../core/metrics.ts'
+import type { Db } from '../state/db.ts'
+import { type DeliveryRecord, recordDelivery, seenDelivery } from '../state/deliveries.ts'
 
 export type DeliveryRecorder = ReturnType<typeof createDeliveryRecorder>
 

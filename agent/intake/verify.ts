@@ -2,7 +2,7 @@
 // false (never throws) for a missing, malformed or wrong signature.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { sameSecret } from '../../shared/secrets.ts'
-import type { Provider } from '../webhooks.ts'
+import type { Provider } from '../api/contract.ts'
 
 export type Headers = Record<string, string>
 export type Scheme = 'hub-sha256' | 'standard' | 'gitlab-token' | 'bearer'

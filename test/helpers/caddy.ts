@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { freePort } from './ports.ts'
+import { freePort } from './agent.ts'
 import { tempDir } from './procs.ts'
 
 export type Caddy = { url: string; child: ChildProcess; stop(): Promise<void> }

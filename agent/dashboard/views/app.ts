@@ -1,7 +1,7 @@
 // One app: its status, Deploy now with live stages, the webhook, releases with rollback,
 // deployments with their build logs, and the app's own log.
 import { html } from 'hono/html'
-import { STAGES } from '../../events.ts'
+import { STAGES } from '../../api/contract.ts'
 import type { AppCard, AppPage } from '../model.ts'
 import { commitLine, lastDeploy } from './apps.ts'
 import { badge, type Html, short, when } from './layout.ts'

@@ -1,8 +1,8 @@
 // The page shell: header with the relay's state and sign-out, the toast region, the assets.
 import { html } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
-import { ago } from '../../cli/output.ts'
-import type { TunnelState } from '../../tunnel.ts'
+import type { TunnelState } from '../../api/contract.ts'
+import { ago, short as shortSha } from '../../core/format.ts'
 import { assetUrl } from '../assets.ts'
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>
@@ -10,7 +10,7 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>
 export const when = (iso: string | null | undefined) =>
   iso ? html`<time datetime="${iso}" title="${iso}">${ago(iso)}</time>` : '—'
 
-export const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 7) : '—')
+export const short = (sha: string | null | undefined) => shortSha(sha, '—')
 
 /** A status word as a coloured badge (colour is never the only signal: the word is there). */
 export const badge = (word: string) =>

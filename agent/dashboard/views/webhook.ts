@@ -1,7 +1,7 @@
 // An app's webhook: the on/off switch, provider, relay URL, secret (shown once, by the script,
 // after enable or rotate), and the git token the agent fetches with (set, never shown back).
 import { html } from 'hono/html'
-import { PROVIDERS, type Provider } from '../../webhooks.ts'
+import { PROVIDERS, type Provider } from '../../api/contract.ts'
 import type { AppPage } from '../model.ts'
 import { type Html, when } from './layout.ts'
 

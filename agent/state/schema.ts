@@ -1,9 +1,10 @@
-// The agent's durable state: one SQLite file in TOEHOLD_HOME (0600, WAL). Each module owns the
-// queries on its tables; the schema lives here so it can be read in one place.
-import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import { Worker } from 'node:worker_threads'
+// The agent's schema, as a list of migrations: each runs once, in order, in a transaction, and
+// PRAGMA user_version records how many have run. A home made by an earlier version is brought up
+// to date at start; one made by a newer version is refused rather than misread. Add a migration
+// at the end; never edit one that has shipped.
 
-const SCHEMA = `
+// 0.1's tables. IF NOT EXISTS: a 0.1 home (user_version 0) already has them.
+const V1 = `
   -- Apps the agent deploys and supervises. desired: 'running' | 'stopped'.
   CREATE TABLE IF NOT EXISTS apps (
     name TEXT PRIMARY KEY,
@@ -103,64 +104,4 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 `
 
-export type Db = DatabaseSync
-
-export function openState(path: string): Db {
-  const db = new DatabaseSync(path)
-  // WAL with NORMAL sync survives the agent being killed at any point; only a power cut can lose
-  // the last commits, and the worst that follows is a redelivery that redeploys the branch head.
-  // FULL would fsync on every webhook. Checkpoints (which do sync) run on a timer in a worker
-  // thread instead of in whichever webhook's commit happens to fill the WAL: startCheckpoints().
-  db.exec(
-    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
-  )
-  db.exec(SCHEMA)
-  // The agent runs the same few dozen statements all day (every webhook runs several): compile
-  // each once. Statements are reset after every use, so sharing them is safe.
-  const prepare = db.prepare.bind(db)
-  const statements = new Map<string, StatementSync>()
-  db.prepare = (sql: string) => {
-    let statement = statements.get(sql)
-    if (!statement) {
-      statement = prepare(sql)
-      statements.set(sql, statement)
-    }
-    return statement
-  }
-  return db
-}
-
-/**
- * Moves the WAL into the database every `ms`, from a worker thread with its own connection, off
- * the event loop (see checkpoint-worker.js). `stop` ends it before the state is closed, so the
- * agent's own connection is the last one and leaves a fully checkpointed file behind.
- */
-export function startCheckpoints(path: string, ms: number, onError: (message: string) => void) {
-  const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
-    workerData: { path, everyMs: ms },
-  })
-  worker.on('message', (message: { error?: string }) => {
-    if (message.error) onError(message.error)
-  })
-  worker.on('error', (error) => onError(error.message))
-  worker.unref()
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-  return {
-    async stop(): Promise<void> {
-      worker.postMessage('stop')
-      await exited
-    },
-  }
-}
-
-export function getMeta(db: Db, key: string): string | undefined {
-  return (
-    db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
-  )?.value
-}
-
-export function setMeta(db: Db, key: string, value: string): void {
-  db.prepare(
-    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-  ).run(key, value)
-}
+export const MIGRATIONS: readonly string[] = [V1]

@@ -2,7 +2,7 @@
 // answer each with a result frame, and keep coming back (capped backoff with jitter) forever.
 import type { Logger } from 'pino'
 import WebSocket from 'ws'
-import { encodeFrame, FrameError } from '../shared/frame.ts'
+import { encodeFrame, FrameError } from '../../shared/frame.ts'
 import {
   CLOSE,
   type Delivery,
@@ -13,23 +13,16 @@ import {
   type Sealed,
   SILENT_INTERVALS,
   type Welcome,
-} from '../shared/protocol.ts'
-import { unseal } from '../shared/seal.ts'
-import type { Identity } from './identity.ts'
+} from '../../shared/protocol.ts'
+import { unseal } from '../../shared/seal.ts'
+import { VERSION } from '../../shared/version.ts'
+import type { TunnelState } from '../api/contract.ts'
+import type { Identity } from '../core/identity.ts'
 
 export type Answer = { status: number; headers?: Record<string, string>; body?: Uint8Array }
 
 /** What the agent does with one webhook: the intake fills this in. */
 export type DeliveryHandler = (delivery: Delivery, body: Buffer) => Promise<Answer>
-
-export type TunnelState = {
-  url: string
-  connected: boolean
-  /** When the current connection (or the current outage) began, ISO time. */
-  since: string
-  publicUrl: string | null
-  lastError: string | null
-}
 
 export type TunnelOptions = {
   relayUrl: string
@@ -47,7 +40,7 @@ export type TunnelOptions = {
   maxPayload?: number
 }
 
-export const AGENT_NAME = 'toehold-agent/0.1.0'
+export const AGENT_NAME = `toehold-agent/${VERSION}`
 
 /** ws(s):// URL of the relay's /connect endpoint, from whatever the user typed. */
 export function connectUrl(relay: string): URL {

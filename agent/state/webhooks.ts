@@ -1,12 +1,9 @@
-// Per-app webhook settings: provider, secret, enabled; and the record of what arrived.
+// Per-app webhook settings: provider, secret, enabled.
 import { randomBytes } from 'node:crypto'
-import { z } from 'zod'
-import { AppError, requireApp } from './apps.ts'
-import type { Db } from './state.ts'
-
-export const PROVIDERS = ['github', 'gitlab', 'bitbucket', 'rev', 'standard'] as const
-export const Provider = z.enum(PROVIDERS)
-export type Provider = z.infer<typeof Provider>
+import type { Provider } from '../api/contract.ts'
+import { AppError } from '../core/errors.ts'
+import { requireApp } from './apps.ts'
+import { type Db, statement } from './db.ts'
 
 /** Providers whose secret follows the Standard Webhooks format (`whsec_` + base64). */
 const STANDARD = new Set<Provider>(['rev', 'standard'])
@@ -30,16 +27,15 @@ export function webhookTarget(
   db: Db,
   app: string,
 ): { app: string; branch: string; provider: Provider; secret: string } | undefined {
-  return db
-    .prepare(
-      `SELECT a.name AS app, a.branch, w.provider, w.secret FROM apps a
+  return statement(
+    db,
+    `SELECT a.name AS app, a.branch, w.provider, w.secret FROM apps a
        JOIN webhooks w ON w.app = a.name WHERE a.name = ? AND w.enabled = 1`,
-    )
-    .get(app) as { app: string; branch: string; provider: Provider; secret: string } | undefined
+  ).get(app) as { app: string; branch: string; provider: Provider; secret: string } | undefined
 }
 
 export function getWebhook(db: Db, app: string): Webhook | undefined {
-  const row = db.prepare('SELECT * FROM webhooks WHERE app = ?').get(app) as
+  const row = statement(db, 'SELECT * FROM webhooks WHERE app = ?').get(app) as
     | { app: string; enabled: number; provider: Provider; secret: string; updated_at: number }
     | undefined
   return (
@@ -54,7 +50,8 @@ export function getWebhook(db: Db, app: string): Webhook | undefined {
 }
 
 function save(db: Db, hook: Omit<Webhook, 'updatedAt'>): Webhook {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO webhooks (app, enabled, provider, secret, updated_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (app) DO UPDATE SET enabled = excluded.enabled, provider = excluded.provider,
        secret = excluded.secret, updated_at = excluded.updated_at`,
@@ -123,101 +120,11 @@ export function providerNotes(provider: Provider): string[] {
   return [bearer]
 }
 
-export type DeliveryRecord = {
-  app: string
-  relayId: string
-  providerId: string | null
-  provider: string | null
-  event: string | null
-  verified: boolean
-  status: number
-  result: string
-  deployment: number | null
-}
-
-export function recordDelivery(db: Db, record: DeliveryRecord): void {
-  db.prepare(
-    `INSERT INTO deliveries (app, relay_id, provider_id, provider, event, verified, status, result, deployment, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    record.app,
-    record.relayId,
-    record.providerId,
-    record.provider,
-    record.event,
-    record.verified ? 1 : 0,
-    record.status,
-    record.result,
-    record.deployment,
-    Date.now(),
-  )
-}
-
-/** True when a verified delivery with this relay id, or this provider id for the app, was seen. */
-export function seenDelivery(
-  db: Db,
-  app: string,
-  relayId: string,
-  providerId: string | null,
-): boolean {
-  const byRelay = db
-    .prepare('SELECT 1 FROM deliveries WHERE relay_id = ? AND verified = 1 LIMIT 1')
-    .get(relayId)
-  if (byRelay || providerId === null) return Boolean(byRelay)
-  return Boolean(
-    db
-      .prepare(
-        'SELECT 1 FROM deliveries WHERE app = ? AND provider_id = ? AND verified = 1 LIMIT 1',
-      )
-      .get(app, providerId),
-  )
-}
-
-export type DeliverySummary = {
-  at: string
-  event: string | null
-  status: number
-  result: string
-  deployment: number | null
-  deliveryId: string | null
-}
-
-export function recentDeliveries(db: Db, app: string, limit = 20): DeliverySummary[] {
-  const rows = db
-    .prepare(
-      'SELECT received_at, event, status, result, deployment, provider_id FROM deliveries WHERE app = ? ORDER BY id DESC LIMIT ?',
-    )
-    .all(app, limit) as {
-    received_at: number
-    event: string | null
-    status: number
-    result: string
-    deployment: number | null
-    provider_id: string | null
-  }[]
-  return rows.map((row) => ({
-    at: new Date(row.received_at).toISOString(),
-    event: row.event,
-    status: row.status,
-    result: row.result,
-    deployment: row.deployment,
-    deliveryId: row.provider_id,
-  }))
-}
-
-/**
- * Verified deliveries (the de-duplication memory) are kept 8 days: GitHub redelivers for 3.
- * Unverified ones are only for troubleshooting, so a flood of them is capped per app.
- */
-const KEEP_MS = 8 * 24 * 3_600_000
-const KEEP_UNVERIFIED_PER_APP = 1_000
-
-export function pruneDeliveries(db: Db, now = Date.now()): void {
-  db.prepare('DELETE FROM deliveries WHERE received_at < ?').run(now - KEEP_MS)
-  db.prepare(
-    `DELETE FROM deliveries WHERE id IN (
-       SELECT id FROM (
-         SELECT id, row_number() OVER (PARTITION BY app ORDER BY id DESC) AS r FROM deliveries WHERE verified = 0
-       ) WHERE r > ?)`,
-  ).run(KEEP_UNVERIFIED_PER_APP)
+/** Apps whose webhook is on: the ones convergence looks at after the tunnel (re)connects. */
+export function webhookApps(db: Db): string[] {
+  return (
+    statement(db, 'SELECT app FROM webhooks WHERE enabled = 1 ORDER BY app').all() as {
+      app: string
+    }[]
+  ).map((row) => row.app)
 }

@@ -3,8 +3,8 @@
 // any other directory there is a leftover of an interrupted or failed deployment.
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Db } from '../state.ts'
-import type { Release } from './types.ts'
+import type { Release } from '../api/contract.ts'
+import { type Db, statement } from './db.ts'
 
 export const releaseName = (deployment: number, commit: string) =>
   `${String(deployment).padStart(3, '0')}-${commit.slice(0, 12)}`
@@ -29,7 +29,7 @@ const fromRow = (row: Row, current: string | null): Release => ({
 /** Newest first. */
 export function listReleases(db: Db, app: string, current: string | null): Release[] {
   return (
-    db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY deployment DESC').all(app) as Row[]
+    statement(db, 'SELECT * FROM releases WHERE app = ? ORDER BY deployment DESC').all(app) as Row[]
   ).map((row) => fromRow(row, current))
 }
 
@@ -38,7 +38,8 @@ export function addRelease(
   app: string,
   release: { name: string; commit: string; message: string | null; deployment: number },
 ): void {
-  db.prepare(
+  statement(
+    db,
     'INSERT OR REPLACE INTO releases (app, name, commit_sha, message, deployment, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   ).run(app, release.name, release.commit, release.message, release.deployment, Date.now())
 }
@@ -70,9 +71,10 @@ export function previousRelease(db: Db, app: string, current: string | null): Re
 /** The commit of the app's current release. */
 export function currentCommit(db: Db, app: string, current: string | null): string | null {
   if (!current) return null
-  const row = db
-    .prepare('SELECT commit_sha FROM releases WHERE app = ? AND name = ?')
-    .get(app, current) as { commit_sha: string } | undefined
+  const row = statement(db, 'SELECT commit_sha FROM releases WHERE app = ? AND name = ?').get(
+    app,
+    current,
+  ) as { commit_sha: string } | undefined
   return row?.commit_sha ?? null
 }
 
@@ -87,7 +89,7 @@ export function pruneReleases(
   for (const release of listReleases(db, app, current).slice(keep)) {
     if (release.live) continue
     rmSync(join(dir, release.name), { recursive: true, force: true })
-    db.prepare('DELETE FROM releases WHERE app = ? AND name = ?').run(app, release.name)
+    statement(db, 'DELETE FROM releases WHERE app = ? AND name = ?').run(app, release.name)
   }
 }
 

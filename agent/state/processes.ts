@@ -1,7 +1,8 @@
 // Queries on the processes table: the groups the agent runs, written before anything else can
 // happen to them, so an agent killed with SIGKILL finds its strays at the next start.
-import type { Db } from '../state.ts'
-import { startTicks } from './groups.ts'
+
+import { startTicks } from '../core/groups.ts'
+import { type Db, statement } from './db.ts'
 
 export type Role = 'app' | 'build'
 
@@ -14,7 +15,8 @@ export type ProcessRecord = {
 }
 
 export function recordProcess(db: Db, app: string, role: Role, pid: number, release: string): void {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO processes (app, role, pid, start_ticks, release, started_at) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (app, role) DO UPDATE SET pid = excluded.pid, start_ticks = excluded.start_ticks,
        release = excluded.release, started_at = excluded.started_at`,
@@ -23,12 +25,12 @@ export function recordProcess(db: Db, app: string, role: Role, pid: number, rele
 
 /** Forgets a process, unless the row already names a newer one. */
 export function forgetProcess(db: Db, app: string, role: Role, pid: number): void {
-  db.prepare('DELETE FROM processes WHERE app = ? AND role = ? AND pid = ?').run(app, role, pid)
+  statement(db, 'DELETE FROM processes WHERE app = ? AND role = ? AND pid = ?').run(app, role, pid)
 }
 
 export function listProcesses(db: Db): ProcessRecord[] {
   return (
-    db.prepare('SELECT app, role, pid, start_ticks, release FROM processes').all() as {
+    statement(db, 'SELECT app, role, pid, start_ticks, release FROM processes').all() as {
       app: string
       role: Role
       pid: number

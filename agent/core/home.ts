@@ -5,7 +5,11 @@ import { join, resolve } from 'node:path'
 
 export type Home = ReturnType<typeof agentHome>
 
-export function agentHome(dir = process.env.TOEHOLD_HOME || join(homedir(), '.toehold')) {
+/** Where the agent keeps its state unless told otherwise; the CLI looks there too. */
+export const defaultHome = (env: NodeJS.ProcessEnv = process.env) =>
+  env.TOEHOLD_HOME || join(homedir(), '.toehold')
+
+export function agentHome(dir: string) {
   const root = resolve(dir)
   return {
     root,

@@ -2,23 +2,20 @@
 // log. Once the app has passed its health check, a crash restarts it with exponential backoff;
 // CRASH_LIMIT crashes within CRASH_WINDOW_MS mark a crash loop, and restarts wait for the next
 // deploy or start. Which release runs, and when, is the engine's business, not the supervisor's.
-import { spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
-import type { Events } from '../events.ts'
-import type { AgentMetrics } from '../metrics.ts'
-import type { Db } from '../state.ts'
-import { stopGroup, usage } from './groups.ts'
-import { type LogFile, openLog } from './logfile.ts'
-import { forgetProcess, recordProcess } from './processes.ts'
-import type { AppRuntime, RunState } from './types.ts'
+import type { AppRuntime, RunState } from '../../api/contract.ts'
+import type { Events } from '../../core/events.ts'
+import { describeExit, type Exit, spawnGroup, stopGroup, usage } from '../../core/groups.ts'
+import { type LogFile, openLog } from '../../core/logfile.ts'
+import type { AgentMetrics } from '../../core/metrics.ts'
+import type { Db } from '../../state/db.ts'
+import { forgetProcess, recordProcess } from '../../state/processes.ts'
 
 const CRASH_LIMIT = 5
 const CRASH_WINDOW_MS = 60_000
 const MAX_BACKOFF_MS = 30_000
-
-export type Exit = { code: number | null; signal: NodeJS.Signals | null }
 
 export type LaunchSpec = {
   app: string
@@ -112,35 +109,19 @@ export function createSupervisor(deps: {
     const { spec } = unit
     const file = logOf(spec.app, spec.logPath)
     file.line(`[toehold] starting ${spec.release}: ${spec.argv.join(' ')}`)
-    const [command = '', ...args] = spec.argv
-    const child = spawn(command, args, {
+    const { pid, exit: leaderExit } = await spawnGroup({
+      argv: spec.argv,
       cwd: spec.cwd,
       env: spec.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      log: file,
+      // On record at once, so a killed agent finds it at its next start.
+      onPid: (pid) => recordProcess(db, spec.app, 'app', pid, spec.release),
     })
-    // Recorded before anything else can happen, so a killed agent finds it at its next start.
-    if (child.pid) recordProcess(db, spec.app, 'app', child.pid, spec.release)
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve)
-      child.once('error', (error) => reject(new Error(`cannot start ${command}: ${error.message}`)))
-    })
-    const pid = child.pid as number
-    for (const stream of [child.stdout, child.stderr]) {
-      const writer = file.stream()
-      stream.on('data', writer.write)
-      stream.on('end', writer.end)
-    }
-    const leaderExit = new Promise<Exit>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    )
     // Whatever the leader left behind in its group (a daemonised child) goes with it.
     const exited = leaderExit.then(async (exit) => {
       await stopGroup(pid, spec.graceMs)
       forgetProcess(db, spec.app, 'app', pid)
-      file.line(
-        `[toehold] ${spec.release} ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}`,
-      )
+      file.line(`[toehold] ${spec.release} ${describeExit(exit)}`)
       if (unit.current?.pid === pid) unit.current = null
       if (!unit.stopping) {
         if (unit.supervised) crashed(unit)

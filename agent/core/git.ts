@@ -1,6 +1,7 @@
 // Running git for an app: the token (GIT_TOKEN, or REV_TOKEN) travels per command in git's
 // config environment, never in a remote URL, a file, the process arguments or a log line.
 import { type SimpleGit, simpleGit } from 'simple-git'
+import { gitEnv } from './child-env.ts'
 
 export type GitAuth = { token?: string | undefined; username?: string | undefined }
 
@@ -31,22 +32,11 @@ export function gitAuth(env: { app: Env; global: Env }, repo: string): GitAuth {
   return { token: token(env.global, false), username: env.global.GIT_USERNAME }
 }
 
-/**
- * What git may see of the agent's environment: where things are, locale, proxies, CA files and
- * the ssh agent. Not the rest: editors, pagers and askpass helpers are ways to run commands
- * (simple-git refuses them), and the agent's own variables hold its secrets.
- */
-const GIT_ENV =
-  /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_\w+|TZ|TMPDIR|SSH_AUTH_SOCK|SSL_CERT_(FILE|DIR)|GIT_SSL_(CAINFO|CAPATH|NO_VERIFY)|(HTTPS?|ALL|NO)_PROXY|(https?|all|no)_proxy)$/
-
 export function git(
   auth: GitAuth,
   options: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {},
 ): SimpleGit {
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && GIT_ENV.test(key)) env[key] = value
-  }
+  const env = gitEnv()
   if (auth.token) {
     const basic = Buffer.from(`${auth.username ?? 'x-access-token'}:${auth.token}`).toString(
       'base64',

@@ -3,9 +3,9 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose'
 import { nanoid } from 'nanoid'
-import { instanceIdOf } from '../shared/ids.ts'
-import { audienceFor } from '../shared/protocol.ts'
-import { SEAL_ALG } from '../shared/seal.ts'
+import { instanceIdOf } from '../../shared/ids.ts'
+import { audienceFor } from '../../shared/protocol.ts'
+import { SEAL_ALG } from '../../shared/seal.ts'
 
 export type Identity = {
   instanceId: string

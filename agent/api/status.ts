@@ -1,28 +1,10 @@
-// What the API, CLI and dashboard say about an app, assembled in one place.
-import { type App, getApp, listApps } from './apps.ts'
-import { lastDeployment } from './deploy/deployments.ts'
-import { currentCommit } from './deploy/releases.ts'
-import type { Deployer, Deployment, RunState } from './deploy/types.ts'
-import type { Db } from './state.ts'
-import { getWebhook, type Provider, recentDeliveries } from './webhooks.ts'
-
-export type AppStatus = {
-  app: string
-  state: RunState
-  desired: App['desired']
-  release: string | null
-  commit: string | null
-  pid: number | null
-  repo: string
-  branch: string
-  port: number | null
-  health: string
-  lastDeployment: Pick<
-    Deployment,
-    'id' | 'status' | 'stage' | 'commit' | 'startedAt' | 'finishedAt' | 'reason'
-  > | null
-  webhook: { enabled: boolean; provider: Provider; url: string | null } | null
-}
+// What the API and the dashboard say about an app (shapes in contract.ts), assembled in one place.
+import type { Deployer } from '../deploy/types.ts'
+import { type App, getApp, listApps } from '../state/apps.ts'
+import type { Db } from '../state/db.ts'
+import { recentDeliveries } from '../state/deliveries.ts'
+import { getWebhook } from '../state/webhooks.ts'
+import type { AppStatus, WebhookStatus } from './contract.ts'
 
 export type StatusDeps = {
   db: Db
@@ -39,14 +21,14 @@ export function webhookUrl(deps: StatusDeps, app: string): string | null {
 
 export function appStatus(deps: StatusDeps, app: App): AppStatus {
   const runtime = deps.deployer.runtime(app.name)
-  const last = lastDeployment(deps.db, app.name)
+  const last = deps.deployer.lastDeployment(app.name)
   const hook = getWebhook(deps.db, app.name)
   return {
     app: app.name,
     state: runtime.state,
     desired: app.desired,
     release: app.currentRelease,
-    commit: currentCommit(deps.db, app.name, app.currentRelease),
+    commit: deps.deployer.liveCommit(app.name),
     pid: runtime.pid,
     repo: app.repo,
     branch: app.branch,
@@ -70,7 +52,7 @@ export function appStatus(deps: StatusDeps, app: App): AppStatus {
 export const allStatuses = (deps: StatusDeps) =>
   listApps(deps.db).map((app) => appStatus(deps, app))
 
-export function webhookStatus(deps: StatusDeps, name: string) {
+export function webhookStatus(deps: StatusDeps, name: string): WebhookStatus {
   const app = getApp(deps.db, name)
   const hook = app && getWebhook(deps.db, name)
   const deliveries = recentDeliveries(deps.db, name, 20)

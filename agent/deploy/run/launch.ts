@@ -1,15 +1,19 @@
-// Running a release: the environment apps and build steps see, the start command, and bringing
+// Running a release: the start command, and bringing
 // a release up through the health check. Shared by deployments, start/restart and recovery.
+
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
+import { setTimeout as pause } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import { type App, envFor, inheritedEnv } from '../apps.ts'
-import type { Events } from '../events.ts'
-import type { Home } from '../home.ts'
-import type { AgentMetrics } from '../metrics.ts'
-import type { Db } from '../state.ts'
+import { appEnv } from '../../core/child-env.ts'
+import type { Events } from '../../core/events.ts'
+import type { Home } from '../../core/home.ts'
+import type { AgentMetrics } from '../../core/metrics.ts'
+import type { App } from '../../state/apps.ts'
+import type { Db } from '../../state/db.ts'
+import { envFor } from '../../state/env.ts'
+import type { Settings } from '../settings.ts'
 import { portTaken, waitHealthy } from './health.ts'
-import type { Settings } from './settings.ts'
 import type { Launched, Supervisor } from './supervisor.ts'
 
 /** What the engine's parts share. */
@@ -24,6 +28,10 @@ export type Context = {
   bun: string | null
   /** Aborted when the agent shuts down. */
   signal: AbortSignal
+  /** The agent's deploy settings (its environment over the defaults). */
+  defaults: Settings
+  /** The app's deploy settings: the agent's, overlaid with the app's variables. */
+  settings(app: string, warn?: (problem: string) => void): Settings
   /** Runs `fn` alone for this app: a deployment's switch, start, stop, restart. */
   exclusive<T>(app: string, fn: () => Promise<T>): Promise<T>
 }
@@ -50,20 +58,6 @@ export const appLogPath = (home: Home, app: string) => join(home.logs(app), 'app
 export const buildLogPath = (home: Home, app: string, deployment: number) =>
   join(home.logs(app), `deploy-${String(deployment).padStart(3, '0')}.log`)
 
-/** Credentials set for git are for git only. */
-const GIT_CREDENTIALS = new Set(['GIT_TOKEN', 'REV_TOKEN', 'GIT_USERNAME'])
-
-/** The agent's environment without its own secrets, then the global env, the app's env, PORT. */
-export function appEnv(db: Db, app: App): Record<string, string> {
-  const env = inheritedEnv()
-  delete env.PORT
-  for (const [key, value] of Object.entries(envFor(db, app.name))) {
-    if (!GIT_CREDENTIALS.has(key)) env[key] = value
-  }
-  if (app.port !== null) env.PORT = String(app.port)
-  return env
-}
-
 type PackageJson = { scripts?: Record<string, string> }
 
 /** The release's package.json; null when there is none. */
@@ -88,8 +82,6 @@ function startCommand(bun: string | null, dir: string, app: App): string[] {
     `no start command: add a "start" script to package.json, or register the app with --start`,
   )
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Spawns the release (the previous process is already stopped). */
 export async function launchRelease(
@@ -118,7 +110,7 @@ export async function launchRelease(
     release,
     cwd: dir,
     argv,
-    env: appEnv(ctx.db, app),
+    env: appEnv(envFor(ctx.db, app.name), app.port),
     logPath: appLogPath(ctx.home, app.name),
     graceMs: settings.graceMs,
     backoffMs: settings.backoffMs,

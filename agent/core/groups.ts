@@ -1,7 +1,61 @@
-// Process groups (Linux): every app and build step is spawned detached, so it leads a group of its
-// own and one signal to -pid reaches everything it started. /proc tells our group apart from a
-// recycled pid and sees past zombies (PID 1 in a container may never reap orphans).
+// Process groups (Linux): every app and build step is spawned detached (spawnGroup), so it leads a
+// group of its own and one signal to -pid reaches everything it started. /proc tells our group
+// apart from a recycled pid and sees past zombies (PID 1 in a container may never reap orphans).
+import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { setTimeout as pause } from 'node:timers/promises'
+import type { LogFile } from './logfile.ts'
+
+export type Exit = { code: number | null; signal: NodeJS.Signals | null }
+
+/** "exited with code 1", "was killed by SIGKILL". */
+export const describeExit = (exit: Exit) =>
+  exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`
+
+export type Group = {
+  /** The leader's pid, which is also the group's id. */
+  pid: number
+  /** The leader exited (others of its group may live on: stopGroup ends them). */
+  exit: Promise<Exit>
+  /** Its output pipes closed: every line is in the log. */
+  closed: Promise<void>
+}
+
+/**
+ * Starts `argv` as the leader of a new process group, its stdout and stderr into `log`.
+ * `onPid` runs before anything else can happen, so the pid is on record even if the agent dies
+ * right after. Rejects when the command cannot be started at all.
+ */
+export async function spawnGroup(options: {
+  argv: string[]
+  cwd: string
+  env: Record<string, string>
+  log: LogFile
+  onPid?: (pid: number) => void
+}): Promise<Group> {
+  const [command = '', ...args] = options.argv
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  if (child.pid) options.onPid?.(child.pid)
+  const exit = new Promise<Exit>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
+  for (const stream of [child.stdout, child.stderr]) {
+    const writer = options.log.stream()
+    stream.on('data', writer.write)
+    stream.on('end', writer.end)
+  }
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve)
+    child.once('error', (error) => reject(new Error(`cannot start ${command}: ${error.message}`)))
+  })
+  return { pid: child.pid as number, exit, closed }
+}
 
 type ProcStat = {
   pid: number
@@ -74,8 +128,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
     process.kill(-pgid, signal)
   } catch {}
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Resolves true once nothing of the group is left, false at the deadline. */
 async function waitGone(pgid: number, ms: number, leaderExit?: Promise<unknown>): Promise<boolean> {

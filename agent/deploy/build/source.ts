@@ -1,11 +1,13 @@
 // Fetching: a cached bare clone per app, the commit to deploy resolved in it, and that commit's
 // tree written into a fresh release directory. Releases hold no .git link, so pruning the cache
 // or old releases never breaks one. The token travels per command (agent/git.ts).
+
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { type GitAuth, git, gitError, redactUrl } from '../git.ts'
+import { short } from '../../core/format.ts'
+import { type GitAuth, git, gitError, redactUrl } from '../../core/git.ts'
 
 export type Source = {
   app: string
@@ -18,8 +20,6 @@ export type Source = {
 }
 
 export type Resolved = { commit: string; message: string }
-
-const short = (sha: string) => sha.slice(0, 7)
 
 /** Talks to the remote: through agent/git.ts, which carries the token. */
 const remote = (source: Source, args: string[]) =>

@@ -1,7 +1,7 @@
 // Queries on the deployments table.
-import type { DeploymentStatus, Stage } from '../events.ts'
-import type { Db } from '../state.ts'
-import type { Deployment, Trigger } from './types.ts'
+
+import type { Deployment, DeploymentStatus, Stage, Trigger } from '../api/contract.ts'
+import { type Db, statement } from './db.ts'
 
 type Row = {
   app: string
@@ -51,12 +51,14 @@ export function createDeployment(
     force?: boolean
   },
 ): Deployment {
-  const { next } = db
-    .prepare('SELECT coalesce(max(n), 0) + 1 AS next FROM deployments WHERE app = ?')
-    .get(app) as {
+  const { next } = statement(
+    db,
+    'SELECT coalesce(max(n), 0) + 1 AS next FROM deployments WHERE app = ?',
+  ).get(app) as {
     next: number
   }
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO deployments (app, n, status, stage, trigger, ref, commit_sha, release, force, created_at)
      VALUES (?, ?, 'queued', 'queued', ?, ?, ?, ?, ?, ?)`,
   ).run(
@@ -99,7 +101,8 @@ const COLUMNS: Record<keyof DeploymentChange, string> = {
 export function updateDeployment(db: Db, app: string, n: number, change: DeploymentChange): void {
   const entries = Object.entries(change) as [keyof DeploymentChange, unknown][]
   if (entries.length === 0) return
-  db.prepare(
+  statement(
+    db,
     `UPDATE deployments SET ${entries.map(([key]) => `${COLUMNS[key]} = ?`).join(', ')} WHERE app = ? AND n = ?`,
   ).run(
     ...entries.map(([, value]) =>
@@ -113,7 +116,7 @@ export function updateDeployment(db: Db, app: string, n: number, change: Deploym
 }
 
 export function getDeployment(db: Db, app: string, n: number): Deployment | undefined {
-  const row = db.prepare('SELECT * FROM deployments WHERE app = ? AND n = ?').get(app, n) as
+  const row = statement(db, 'SELECT * FROM deployments WHERE app = ? AND n = ?').get(app, n) as
     | Row
     | undefined
   return row && fromRow(row)
@@ -121,9 +124,10 @@ export function getDeployment(db: Db, app: string, n: number): Deployment | unde
 
 export function listDeployments(db: Db, app: string, limit = 50): Deployment[] {
   return (
-    db
-      .prepare('SELECT * FROM deployments WHERE app = ? ORDER BY n DESC LIMIT ?')
-      .all(app, limit) as Row[]
+    statement(db, 'SELECT * FROM deployments WHERE app = ? ORDER BY n DESC LIMIT ?').all(
+      app,
+      limit,
+    ) as Row[]
   ).map(fromRow)
 }
 
@@ -139,28 +143,29 @@ export function findDeployment(db: Db, app: string, name: string): Deployment | 
   if (name === 'latest') return lastDeployment(db, app) ?? undefined
   if (/^\d{1,6}$/.test(name)) return getDeployment(db, app, Number(name))
   if (!/^[0-9a-f]{4,64}$/i.test(name)) return undefined
-  const row = db
-    .prepare(
-      "SELECT * FROM deployments WHERE app = ? AND commit_sha LIKE ? || '%' ORDER BY n DESC LIMIT 1",
-    )
-    .get(app, name.toLowerCase()) as Row | undefined
+  const row = statement(
+    db,
+    "SELECT * FROM deployments WHERE app = ? AND commit_sha LIKE ? || '%' ORDER BY n DESC LIMIT 1",
+  ).get(app, name.toLowerCase()) as Row | undefined
   return row && fromRow(row)
 }
 
 /** Deployments a stopped agent left queued or running, oldest first. */
 export function unfinishedDeployments(db: Db): (Deployment & { force: boolean })[] {
   return (
-    db
-      .prepare("SELECT * FROM deployments WHERE status IN ('queued', 'running') ORDER BY app, n")
-      .all() as Row[]
+    statement(
+      db,
+      "SELECT * FROM deployments WHERE status IN ('queued', 'running') ORDER BY app, n",
+    ).all() as Row[]
   ).map((row) => ({ ...fromRow(row), force: row.force === 1 }))
 }
 
 /** Whether any deployment (whatever its outcome) already went for this commit. */
 export function deployedBefore(db: Db, app: string, commit: string): boolean {
   return (
-    db
-      .prepare('SELECT 1 FROM deployments WHERE app = ? AND commit_sha = ? LIMIT 1')
-      .get(app, commit) !== undefined
+    statement(db, 'SELECT 1 FROM deployments WHERE app = ? AND commit_sha = ? LIMIT 1').get(
+      app,
+      commit,
+    ) !== undefined
   )
 }

@@ -2,8 +2,8 @@
 // for an app without a port, still running after a while. Either way it must not exit meanwhile.
 import { request } from 'node:http'
 import { connect } from 'node:net'
-import { duration } from './settings.ts'
-import type { Exit } from './supervisor.ts'
+import { duration } from '../../core/format.ts'
+import { describeExit, type Exit } from '../../core/groups.ts'
 
 export type HealthCheck = {
   port: number | null
@@ -14,9 +14,6 @@ export type HealthCheck = {
   exited: Promise<Exit>
   signal: AbortSignal
 }
-
-export const describeExit = (exit: Exit) =>
-  exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`
 
 /** One GET without keep-alive: the status, or the error code of a refused or silent connection. */
 function probe(url: string, timeoutMs: number): Promise<number | string> {

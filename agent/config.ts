@@ -1,0 +1,49 @@
+// The agent's settings, read once at start: flags win over environment variables, which win over
+// safe defaults. A value that does not read stops the start with a message naming it.
+import { resolve } from 'node:path'
+import { HEARTBEAT_INTERVAL_MS } from '../shared/protocol.ts'
+import { ConfigError, fromEnv, parseCount } from '../shared/units.ts'
+import { defaultHome } from './core/home.ts'
+import { DEFAULT_SETTINGS, readSettings, type Settings } from './deploy/settings.ts'
+
+export type AgentConfig = {
+  /** TOEHOLD_HOME, absolute. */
+  home: string
+  /** The relay to dial; null = no tunnel (webhooks cannot arrive, a warning says so). */
+  relayUrl: string | null
+  /** Sent on the first connection only (the relay does not know this key yet). */
+  registrationToken: string | null
+  apiHost: string
+  /** 0 picks a free port (tests); agent.json tells the CLI which. */
+  apiPort: number
+  heartbeatMs: number
+  /** Deploy and supervision knobs (TOEHOLD_HEALTH_TIMEOUT, …); apps override them. */
+  deploy: Settings
+}
+
+export type AgentFlags = {
+  relay?: string
+  home?: string
+  apiPort?: string
+  apiHost?: string
+  registrationToken?: string
+}
+
+export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const port = (name: string, text: string) => {
+    const value = parseCount(name, text)
+    if (value > 65_535) throw new ConfigError(`${name}: ${value} is not a port (0-65535)`)
+    return value
+  }
+  return {
+    home: resolve(flags.home ?? defaultHome(env)),
+    relayUrl: flags.relay || env.TOEHOLD_RELAY || null,
+    registrationToken: flags.registrationToken || env.TOEHOLD_REGISTRATION_TOKEN || null,
+    apiHost: flags.apiHost || '127.0.0.1',
+    apiPort: port('--api-port', flags.apiPort ?? '7171'),
+    heartbeatMs: fromEnv(env, 'TOEHOLD_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
+    deploy: readSettings(DEFAULT_SETTINGS, env, (error) => {
+      throw error
+    }),
+  }
+}

@@ -1,0 +1,168 @@
+// Puts the agent together: state, the deploy engine, the webhook intake, the tunnel to the relay
+// and the local API with the dashboard. No signals and no exit here (main.ts owns the process),
+// so tests run a whole agent inside their own process.
+import { randomBytes } from 'node:crypto'
+import { renameSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import type { Logger } from 'pino'
+import { createLogger } from '../shared/log.ts'
+import { localUrl } from '../shared/net.ts'
+import { VERSION } from '../shared/version.ts'
+import type { AgentInfo } from './api/contract.ts'
+import { createApi } from './api/server.ts'
+import type { AgentConfig } from './config.ts'
+import { createEvents } from './core/events.ts'
+import { agentHome, ensureHome } from './core/home.ts'
+import { loadIdentity } from './core/identity.ts'
+import { createAgentMetrics } from './core/metrics.ts'
+import { createDashboard } from './dashboard/index.ts'
+import { createDeployer } from './deploy/engine.ts'
+import { createIntake } from './intake/handler.ts'
+import { createDeliveryRecorder } from './intake/record.ts'
+import { getMeta, openState, setMeta, startCheckpoints } from './state/db.ts'
+import { pruneDeliveries } from './state/deliveries.ts'
+import { webhookApps } from './state/webhooks.ts'
+import { connectUrl, startTunnel } from './tunnel/client.ts'
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/
+
+export type RunningAgent = {
+  /** Where the local API and dashboard answer, e.g. http://127.0.0.1:7171. */
+  apiUrl: string
+  apiKey: string
+  instance: string
+  /** Stops the apps gracefully, closes the tunnel, the API and the state. */
+  close(): Promise<void>
+}
+
+export async function startAgent(
+  config: AgentConfig,
+  log: Logger = createLogger('agent'),
+): Promise<RunningAgent> {
+  const home = agentHome(config.home)
+  ensureHome(home)
+  const identity = await loadIdentity(home.key)
+  log.info({ instance: identity.instanceId, home: home.root }, 'agent identity')
+
+  const db = openState(home.state)
+  const checkpoints = startCheckpoints(home.state, 5_000, (error) =>
+    log.warn({ err: error }, 'WAL checkpoint failed'),
+  )
+  let apiKey = getMeta(db, 'api_key')
+  if (!apiKey) {
+    apiKey = `thk_${randomBytes(32).toString('base64url')}`
+    setMeta(db, 'api_key', apiKey)
+  }
+  const events = createEvents()
+  const metrics = createAgentMetrics()
+  const deployer = createDeployer({ db, home, log, events, metrics, settings: config.deploy })
+  const deliveries = createDeliveryRecorder({ db, metrics, log })
+
+  const { relayUrl } = config
+  // Until the relay's welcome names its public URL, webhook URLs use the address we dial.
+  const dialled = relayUrl ? connectUrl(relayUrl).origin.replace(/^ws/, 'http') : null
+  const tunnel = relayUrl
+    ? startTunnel({
+        relayUrl,
+        identity,
+        registrationToken: config.registrationToken ?? undefined,
+        handler: createIntake({ db, deployer, deliveries }),
+        log,
+        heartbeatMs: config.heartbeatMs,
+        onWelcome: () => {
+          metrics.relayConnected.set(1)
+          events.emit({ type: 'relay', connected: true, at: new Date().toISOString() })
+          deployer
+            .converge(webhookApps(db))
+            .catch((error: Error) => log.error({ err: error }, 'convergence failed'))
+        },
+        onClose: () => {
+          metrics.relayConnected.set(0)
+          events.emit({ type: 'relay', connected: false, at: new Date().toISOString() })
+        },
+      })
+    : null
+  if (!tunnel) log.warn('no --relay / TOEHOLD_RELAY: webhooks cannot reach this agent')
+
+  const deps = {
+    db,
+    deployer,
+    instanceId: identity.instanceId,
+    publicUrl: () => tunnel?.state().publicUrl ?? dialled,
+    home,
+    events,
+    metrics,
+    apiKey,
+    log,
+    tunnel: () => tunnel?.state() ?? null,
+  }
+  const api = createApi(deps, createDashboard(deps))
+  const server = serve({
+    fetch: api.fetch,
+    hostname: config.apiHost,
+    port: config.apiPort,
+  }) as Server
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`--api-port ${config.apiPort} is in use (another agent?)`)
+          : error,
+      ),
+    )
+  }).catch(async (error) => {
+    tunnel?.close()
+    await deployer.shutdown()
+    await checkpoints.stop()
+    db.close()
+    throw error
+  })
+  const { port } = server.address() as AddressInfo
+  if (!LOOPBACK.test(config.apiHost)) {
+    log.warn(
+      { apiHost: config.apiHost },
+      'the local API and dashboard are open to the network over plain HTTP: put TLS in front of them',
+    )
+  }
+  const apiUrl = localUrl(config.apiHost, port)
+  const info: AgentInfo = {
+    api: apiUrl,
+    apiKey,
+    pid: process.pid,
+    instance: identity.instanceId,
+    version: VERSION,
+  }
+  writeFileSync(`${home.agentInfo}.tmp`, JSON.stringify(info, null, 2), { mode: 0o600 })
+  renameSync(`${home.agentInfo}.tmp`, home.agentInfo)
+  log.info({ api: apiUrl, dashboard: `${apiUrl}/` }, 'local API listening')
+
+  pruneDeliveries(db)
+  const pruner = setInterval(() => pruneDeliveries(db), 3_600_000)
+  pruner.unref()
+  await deployer.recover()
+
+  let closed: Promise<void> | null = null
+  return {
+    apiUrl,
+    apiKey,
+    instance: identity.instanceId,
+    close() {
+      closed ??= (async () => {
+        clearInterval(pruner)
+        tunnel?.close()
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+        await deployer.shutdown()
+        // Open event streams and log follows would hold the server open until they end.
+        server.closeAllConnections()
+        await serverClosed
+        deliveries.flush()
+        await checkpoints.stop()
+        db.close()
+      })()
+      return closed
+    },
+  }
+}

@@ -1,0 +1,100 @@
+// The agent's durable state: one SQLite file in TOEHOLD_HOME (0600, WAL). Each module of state/
+// owns the queries on its tables; the schema and its migrations are in schema.ts.
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { Worker } from 'node:worker_threads'
+import { MIGRATIONS } from './schema.ts'
+
+export type Db = DatabaseSync
+
+export function openState(path: string): Db {
+  const db = new DatabaseSync(path)
+  // WAL with NORMAL sync survives the agent being killed at any point; only a power cut can lose
+  // the last commits, and the worst that follows is a redelivery that redeploys the branch head.
+  // FULL would fsync on every webhook. Checkpoints (which do sync) run on a timer in a worker
+  // thread instead of in whichever webhook's commit happens to fill the WAL: startCheckpoints().
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+  )
+  migrate(db, path)
+  return db
+}
+
+/** Runs the migrations this file has not seen yet, each with its version bump, atomically. */
+function migrate(db: Db, path: string): void {
+  const { user_version: version } = db.prepare('PRAGMA user_version').get() as {
+    user_version: number
+  }
+  if (version > MIGRATIONS.length) {
+    throw new Error(
+      `${path} was written by a newer toehold (schema ${version}, this one knows ${MIGRATIONS.length}): upgrade toehold`,
+    )
+  }
+  for (let next = version; next < MIGRATIONS.length; next++) {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      db.exec(MIGRATIONS[next] as string)
+      db.exec(`PRAGMA user_version = ${next + 1}`)
+      db.exec('COMMIT')
+    } catch (error) {
+      db.exec('ROLLBACK')
+      throw new Error(`cannot migrate ${path} to schema ${next + 1}: ${(error as Error).message}`)
+    }
+  }
+}
+
+const cache = new WeakMap<Db, Map<string, StatementSync>>()
+
+/**
+ * The compiled statement for `sql`, made once per connection: the agent runs the same few dozen
+ * statements all day (every webhook runs several). Statements are reset after every use, so
+ * sharing them is safe.
+ */
+export function statement(db: Db, sql: string): StatementSync {
+  let statements = cache.get(db)
+  if (!statements) {
+    statements = new Map()
+    cache.set(db, statements)
+  }
+  let compiled = statements.get(sql)
+  if (!compiled) {
+    compiled = db.prepare(sql)
+    statements.set(sql, compiled)
+  }
+  return compiled
+}
+
+/**
+ * Moves the WAL into the database every `ms`, from a worker thread with its own connection, off
+ * the event loop (see checkpoint-worker.js). `stop` ends it before the state is closed, so the
+ * agent's own connection is the last one and leaves a fully checkpointed file behind.
+ */
+export function startCheckpoints(path: string, ms: number, onError: (message: string) => void) {
+  const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+    workerData: { path, everyMs: ms },
+  })
+  worker.on('message', (message: { error?: string }) => {
+    if (message.error) onError(message.error)
+  })
+  worker.on('error', (error) => onError(error.message))
+  worker.unref()
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  return {
+    async stop(): Promise<void> {
+      worker.postMessage('stop')
+      await exited
+    },
+  }
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  return (
+    statement(db, 'SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
+  )?.value
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  statement(
+    db,
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  ).run(key, value)
+}

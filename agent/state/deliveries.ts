@@ -1,0 +1,95 @@
+// Every delivery the agent answered: what the webhook status shows, and (for verified ones) the
+// memory that catches a redelivery.
+import type { DeliverySummary } from '../api/contract.ts'
+import { type Db, statement } from './db.ts'
+
+export type DeliveryRecord = {
+  app: string
+  relayId: string
+  providerId: string | null
+  provider: string | null
+  event: string | null
+  verified: boolean
+  status: number
+  result: string
+  deployment: number | null
+}
+
+export function recordDelivery(db: Db, record: DeliveryRecord): void {
+  statement(
+    db,
+    `INSERT INTO deliveries (app, relay_id, provider_id, provider, event, verified, status, result, deployment, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    record.app,
+    record.relayId,
+    record.providerId,
+    record.provider,
+    record.event,
+    record.verified ? 1 : 0,
+    record.status,
+    record.result,
+    record.deployment,
+    Date.now(),
+  )
+}
+
+/** True when a verified delivery with this relay id, or this provider id for the app, was seen. */
+export function seenDelivery(
+  db: Db,
+  app: string,
+  relayId: string,
+  providerId: string | null,
+): boolean {
+  const byRelay = statement(
+    db,
+    'SELECT 1 FROM deliveries WHERE relay_id = ? AND verified = 1 LIMIT 1',
+  ).get(relayId)
+  if (byRelay || providerId === null) return Boolean(byRelay)
+  return Boolean(
+    statement(
+      db,
+      'SELECT 1 FROM deliveries WHERE app = ? AND provider_id = ? AND verified = 1 LIMIT 1',
+    ).get(app, providerId),
+  )
+}
+
+export function recentDeliveries(db: Db, app: string, limit = 20): DeliverySummary[] {
+  const rows = statement(
+    db,
+    'SELECT received_at, event, status, result, deployment, provider_id FROM deliveries WHERE app = ? ORDER BY id DESC LIMIT ?',
+  ).all(app, limit) as {
+    received_at: number
+    event: string | null
+    status: number
+    result: string
+    deployment: number | null
+    provider_id: string | null
+  }[]
+  return rows.map((row) => ({
+    at: new Date(row.received_at).toISOString(),
+    event: row.event,
+    status: row.status,
+    result: row.result,
+    deployment: row.deployment,
+    deliveryId: row.provider_id,
+  }))
+}
+
+/**
+ * Verified deliveries (the de-duplication memory) are kept 8 days: GitHub redelivers for 3.
+ * Unverified ones are only for troubleshooting, so a flood of them is capped per app.
+ */
+const KEEP_MS = 8 * 24 * 3_600_000
+const KEEP_UNVERIFIED_PER_APP = 1_000
+
+export function pruneDeliveries(db: Db, now = Date.now()): void {
+  statement(db, 'DELETE FROM deliveries WHERE received_at < ?').run(now - KEEP_MS)
+  statement(
+    db,
+    `DELETE FROM deliveries WHERE id IN (
+       SELECT id FROM (
+         SELECT id, row_number() OVER (PARTITION BY app ORDER BY id DESC) AS r FROM deliveries WHERE verified = 0
+       ) WHERE r > ?)`,
+  ).run(KEEP_UNVERIFIED_PER_APP)
+}
