@@ -145,7 +145,7 @@ describe('zero downtime under load', () => {
       assert.deepEqual(Object.keys(tally.codes).sort(), ['200', '503'], show(tally))
       assert.equal(tally.bare503, 0, 'every 503 says when to retry')
       await until(() => traffic.count() >= 50, '50 requests after the restart')
-    allServed(traffic.phase(), ['v3'], 'after the restart')
+      allServed(traffic.phase(), ['v3'], 'after the restart')
       await oneRelease()
     },
   )

@@ -64,7 +64,8 @@ function endToEnd(raw: string[], drop: Set<string> = new Set()): string[] {
 function upstreamHeaders(req: IncomingMessage, upgrade: boolean): string[] {
   const headers = endToEnd(req.rawHeaders, FORWARDED)
   // The client's own X-Forwarded-For is not trusted: the agent is the edge, like Caddy's default.
-  headers.push('X-Forwarded-For', req.socket.remoteAddress ?? '')
+  // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; the app wants a.b.c.d.
+  headers.push('X-Forwarded-For', (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, ''))
   headers.push('X-Forwarded-Proto', 'http')
   if (req.headers.host) headers.push('X-Forwarded-Host', req.headers.host)
   if (upgrade) headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? '')
