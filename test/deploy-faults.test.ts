@@ -98,23 +98,27 @@ describe('faults', { concurrency: true }, () => {
     assert.match(log, /no-such-package/)
   })
 
-  test('the app exits at boot: failed at health_check, previous release back', T, async () => {
-    const { repo, port } = await liveApp('boot')
-    repo.commit({ 'version.txt': 'v2\n', 'mode.txt': 'exit-at-boot\n' }, 'v2 exits')
-    const failed = await brokenPush('boot', port)
-    assert.equal(failed.stage, 'health_check')
-    assert.match(
-      failed.reason ?? '',
-      /^the app exited with code 3 during the health check after [\d.]+m?s; 001-[0-9a-f]{12} is running again \(see toehold logs boot --app\)$/,
-    )
-    const releases = (await agent.api('GET', '/apps/boot/releases')).body
-    assert.deepEqual(
-      releases.map((r: { name: string }) => r.name.slice(0, 3)),
-      ['001'],
-      'the failed release is not kept',
-    )
-    assert.equal((await agent.api('GET', '/apps/boot')).body.state, 'running')
-  })
+  test(
+    'the app exits at boot: failed at health_check, the previous release serving',
+    T,
+    async () => {
+      const { repo, port } = await liveApp('boot')
+      repo.commit({ 'version.txt': 'v2\n', 'mode.txt': 'exit-at-boot\n' }, 'v2 exits')
+      const failed = await brokenPush('boot', port)
+      assert.equal(failed.stage, 'health_check')
+      assert.match(
+        failed.reason ?? '',
+        /^the app exited with code 3 during the health check after [\d.]+m?s \(see toehold logs boot --app\)$/,
+      )
+      const releases = (await agent.api('GET', '/apps/boot/releases')).body
+      assert.deepEqual(
+        releases.map((r: { name: string }) => r.name.slice(0, 3)),
+        ['001'],
+        'the failed release is not kept',
+      )
+      assert.equal((await agent.api('GET', '/apps/boot')).body.state, 'running')
+    },
+  )
 
   test('the app never answers its health check (timeout set per app)', T, async () => {
     const { repo, port } = await liveApp('silent', { env: { TOEHOLD_HEALTH_TIMEOUT: '2s' } })
@@ -123,9 +127,7 @@ describe('faults', { concurrency: true }, () => {
     assert.equal(failed.stage, 'health_check')
     assert.match(
       failed.reason ?? '',
-      new RegExp(
-        `^health check: GET http://127\\.0\\.0\\.1:${port}/ got no answer within 2s \\(last: ECONNREFUSED\\); 001-`,
-      ),
+      /^health check: GET http:\/\/127\.0\.0\.1:\d+\/ got no answer within 2s \(last: ECONNREFUSED\) \(see/,
     )
   })
 

@@ -6,9 +6,7 @@ export const CRASH_LIMIT = 5
 export const CRASH_WINDOW_MS = 60_000
 export const MAX_BACKOFF_MS = 30_000
 
-export type CrashVerdict =
-  | { crashes: number[]; restartInMs: number }
-  | { crashes: number[]; restartInMs: null }
+export type CrashVerdict = { crashes: number[]; restartInMs: number | null }
 
 /** The crash history after a crash at `now`, and when to restart (null: a crash loop). */
 export function afterCrash(
