@@ -111,6 +111,7 @@ export async function startAgent(
     apiKey,
     log,
     tunnel: () => tunnel?.state() ?? null,
+    traffic: serving.traffic,
   }
   const api = createApi(deps, createDashboard(deps))
   const server = serve({

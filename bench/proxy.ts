@@ -68,7 +68,7 @@ async function listening(port: number) {
 export async function benchProxy(): Promise<ProxyBench> {
   const repo = createRepo('main')
   repo.commit({ ...APP, 'version.txt': 'v0\n' }, 'v0')
-  const agent = await startAgent({ env: { TOEHOLD_DRAIN: '2s', TOEHOLD_LOG_LEVEL: 'warn' } })
+  const agent = await startAgent({ env: { TOEHOLD_DRAIN: '2s' } })
   const children: ChildProcess[] = []
   try {
     const port = await freePort()

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { AppError } from '../core/errors.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
+import { createTrafficHistory } from './history.ts'
 import { refuse } from './pages.ts'
 import { createUpstream, forward, tunnel, type Upstream } from './proxy.ts'
 
@@ -41,6 +42,7 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
   const listeners = new Map<string, Server>()
   const hostnames = new Map<string, string>()
   let shared: Server | null = null
+  const history = createTrafficHistory()
 
   const changed = (route: Route) => {
     for (const wake of route.waiters) wake()
@@ -92,6 +94,7 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
       // 499 (nginx's convention): the client left before an answer.
       const code = res.headersSent ? String(res.statusCode) : '499'
       metrics.appRequests.inc({ ...app, code })
+      history.count(route.app, Number(code))
       metrics.appRequestDuration.observe(app, (performance.now() - started) / 1000)
     })
     send(route, req, res, 0)
@@ -150,6 +153,9 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
     refuse(req, res, { status: 404, error: 'No app answers to this name here.', app: null })
 
   return {
+    /** Requests and errors of the app over the last minutes (the dashboard's chart). */
+    traffic: history.series,
+
     /** Opens the shared Host-routing listener (`--http-port`). */
     async open(port: number, host: string | null): Promise<number> {
       const server = createServer((req, res) => {
@@ -238,6 +244,7 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
       for (const [host, owner] of hostnames) if (owner === app) hostnames.delete(host)
       routes.get(app)?.live?.agent.destroy()
       routes.delete(app)
+      history.forget(app)
       if (server) await closeServer(server)
     },
 

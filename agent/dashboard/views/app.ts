@@ -5,6 +5,7 @@ import { STAGES } from '../../api/contract.ts'
 import type { AppCard, AppPage } from '../model.ts'
 import { commitLine, lastDeploy } from './apps.ts'
 import { badge, type Html, short, when } from './layout.ts'
+import { trafficSection } from './traffic.ts'
 import { webhookSection } from './webhook.ts'
 
 const appPath = (name: string) => `/app/${encodeURIComponent(name)}`
@@ -122,6 +123,7 @@ export function appBody(apps: AppCard[], page: AppPage): Html {
     ${releasesSection(page)}
   </div>
   <div class="col">${webhookSection(page)}</div>
+  ${trafficSection(page)}
   ${deploymentsSection(page)}
   ${logSection()}
 </div>`
