@@ -90,7 +90,7 @@ export async function benchProxy(): Promise<ProxyBench> {
     const caddyfile = join(tempDir('toehold-caddy-'), 'Caddyfile')
     writeFileSync(
       caddyfile,
-      `{\n  admin off\n  auto_https off\n  persist_config off\n}\n:${caddyPort} {\n  reverse_proxy 127.0.0.1:${directPort}\n}\n`,
+      `{\n  admin off\n  auto_https off\n}\n:${caddyPort} {\n  reverse_proxy 127.0.0.1:${directPort}\n}\n`,
     )
     execFileSync('caddy', ['validate', '--config', caddyfile, '--adapter', 'caddyfile'], {
       stdio: 'ignore',

@@ -236,7 +236,13 @@ describe('faults', { concurrency: true }, () => {
       return status.state === 'crash_loop' && status
     }, 'the crash loop')
     assert.equal(looped.pid, null)
-    assert.equal(await answer(port), null)
+    const refused = await fetch(`http://127.0.0.1:${port}/`)
+    assert.equal(refused.status, 503)
+    assert.equal(refused.headers.get('retry-after'), '60')
+    assert.match(
+      (await refused.json()).error,
+      /^crashy is not serving right now: it keeps crashing \(5 crashes within 60 s; last: exited with code 1\)/,
+    )
     const metrics = (await agent.api('GET', '/metrics')).body as string
     assert.match(metrics, /toehold_app_restarts_total\{app="crashy"\} 4/)
     assert.match(metrics, /toehold_app_up\{app="crashy"\} 0/)

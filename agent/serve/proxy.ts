@@ -2,7 +2,13 @@
 // backpressure, nothing buffered), hop-by-hop headers go (RFC 9110 §7.6.1), X-Forwarded-* are
 // set and Host is kept. Each upstream (one release's private port) counts what it has in flight,
 // so a drain knows when the old release is idle.
-import { Agent, type IncomingMessage, request, type ServerResponse } from 'node:http'
+import {
+  Agent,
+  type AgentOptions,
+  type IncomingMessage,
+  request,
+  type ServerResponse,
+} from 'node:http'
 import type { Duplex } from 'node:stream'
 
 /** One release's private port, and what is in flight on it. */
@@ -22,8 +28,15 @@ export function createUpstream(port: number): Upstream {
   return {
     port,
     // Bun closes idle keep-alive connections after 10 s: ours give up theirs well before, so a
-    // request is never sent on a socket the release is closing.
-    agent: new Agent({ keepAlive: true, maxFreeSockets: 256, timeout: 4000 }),
+    // request is never sent on a socket the release is closing. No Nagle (as Go's net, Caddy's):
+    // a small write never waits for the release's delayed ACK.
+    // (noDelay goes on to net.connect; @types/node leaves it out of AgentOptions.)
+    agent: new Agent({
+      keepAlive: true,
+      maxFreeSockets: 256,
+      timeout: 4000,
+      noDelay: true,
+    } as AgentOptions),
     active: 0,
     tunnels: new Set(),
     settled: () => {},
@@ -109,11 +122,14 @@ export function forward(
   })
   out.on('response', (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders))
-    // Headers at once: an SSE client sees its stream open before the first event.
-    res.flushHeaders()
+    // A streamed answer (no length: SSE, chunked) sends its headers at once, so the client sees
+    // the stream open before the first event; others go out with the first bytes of the body.
+    if (answer.headers['content-length'] === undefined) res.flushHeaders()
     answer.pipe(res)
-    answer.once('aborted', () => res.destroy())
-    answer.once('error', () => res.destroy())
+    // The release broke off mid-answer: the client must see a cut, not a short body.
+    answer.once('close', () => {
+      if (!answer.complete) res.destroy()
+    })
   })
   out.on('error', (error: NodeJS.ErrnoException) => {
     if (res.headersSent || res.destroyed) {
