@@ -70,8 +70,10 @@ export async function waitHealthy(check: HealthCheck): Promise<void> {
     if (left <= 0) break
     last = await probe(url, Math.min(left, 5000))
     if (typeof last === 'number' && last < 500) return
-    // Poll briskly while a fresh app boots, then ease off.
-    await wait(Date.now() - started < 2000 ? 20 : 100)
+    // Poll briskly while a fresh app boots (a Bun app listens within tens of ms; each probe is
+    // one loopback connect), then ease off.
+    const since = Date.now() - started
+    await wait(since < 500 ? 5 : since < 2000 ? 20 : 100)
   }
   throw new Error(
     typeof last === 'number'
