@@ -167,12 +167,12 @@ export function createSupervisor(deps: {
       unit.timer = null
       const pending = Symbol(app)
       unit.pending = pending
+      // A restart counts when the supervisor makes it, whether or not the release comes back.
+      unit.runtime.restarts += 1
+      metrics.appRestarts.inc({ app })
       deps.restart(app).then(
         () => {
-          if (unit.pending !== pending) return
-          unit.pending = null
-          unit.runtime.restarts += 1
-          metrics.appRestarts.inc({ app })
+          if (unit.pending === pending) unit.pending = null
         },
         (error: Error) => {
           if (unit.pending !== pending) return
