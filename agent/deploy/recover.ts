@@ -73,13 +73,15 @@ export async function recover(
   }
   // The strays are gone, so are the ports they held: take every app's public port again.
   await Promise.all(
-    apps.map((app) =>
-      ctx.serving
-        .claim(app)
-        .catch((error: Error) =>
-          log.error({ app: app.name, reason: error.message }, 'cannot serve the app'),
-        ),
-    ),
+    apps.map(async (app) => {
+      try {
+        await ctx.serving.claim(app)
+      } catch (error) {
+        log.error({ app: app.name, reason: (error as Error).message }, 'cannot serve the app')
+      }
+      if (app.currentRelease && app.desired === 'stopped')
+        ctx.serving.withdraw(app.name, 'it is stopped', 5)
+    }),
   )
 
   await Promise.all(
@@ -93,9 +95,10 @@ export async function recover(
             await switchRelease(ctx, app, app.currentRelease as string, ctx.settings(app.name))
             log.info({ app: app.name, release: app.currentRelease }, 'app restored')
           })
-          .catch((error: Error) =>
-            log.error({ app: app.name, reason: error.message }, 'could not restore the app'),
-          ),
+          .catch((error: Error) => {
+            log.error({ app: app.name, reason: error.message }, 'could not restore the app')
+            ctx.serving.withdraw(app.name, 'it did not start again after the agent restarted', 30)
+          }),
       ),
   )
 

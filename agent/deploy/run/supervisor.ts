@@ -178,7 +178,8 @@ export function createSupervisor(deps: {
           if (unit.pending !== pending) return
           unit.pending = null
           log.error({ app, reason: error.message }, 'restart failed')
-          crashed(app, unit, `did not come back: ${error.message}`)
+          // The full reason is in the log; visitors of the 503 get the gist.
+          crashed(app, unit, 'did not come back after a restart')
         },
       )
     }, delay)
