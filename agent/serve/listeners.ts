@@ -28,6 +28,12 @@ type Route = {
   retryAfter: number
   /** Woken at every switch or withdrawal (a request waiting for a crashed release's successor). */
   waiters: Set<() => void>
+  /** The app's metric series, looked up once rather than per request. */
+  counted: {
+    inflight: { inc(): void; dec(): void }
+    duration: { observe(seconds: number): void }
+    codes: Map<number, { inc(): void }>
+  }
 }
 
 /** How long a bodiless request whose release just broke waits for a successor before a 502. */
@@ -86,16 +92,21 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
   }
 
   function handle(route: Route, req: IncomingMessage, res: ServerResponse) {
-    const app = { app: route.app }
     const started = performance.now()
-    metrics.appInflight.inc(app)
+    const { counted } = route
+    counted.inflight.inc()
     res.once('close', () => {
-      metrics.appInflight.dec(app)
+      counted.inflight.dec()
       // 499 (nginx's convention): the client left before an answer.
-      const code = res.headersSent ? String(res.statusCode) : '499'
-      metrics.appRequests.inc({ ...app, code })
-      history.count(route.app, Number(code))
-      metrics.appRequestDuration.observe(app, (performance.now() - started) / 1000)
+      const code = res.headersSent ? res.statusCode : 499
+      let requests = counted.codes.get(code)
+      if (!requests) {
+        requests = metrics.appRequests.labels(route.app, String(code))
+        counted.codes.set(code, requests)
+      }
+      requests.inc()
+      history.count(route.app, code)
+      counted.duration.observe((performance.now() - started) / 1000)
     })
     send(route, req, res, 0)
   }
@@ -120,6 +131,11 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
         reason: 'it has not been deployed yet',
         retryAfter: 5,
         waiters: new Set(),
+        counted: {
+          inflight: metrics.appInflight.labels(app),
+          duration: metrics.appRequestDuration.labels(app),
+          codes: new Map(),
+        },
       }
       routes.set(app, route)
     }

@@ -31,7 +31,8 @@ function summary(card: AppCard): Html {
     <dd class="last">${lastDeploy(card)}</dd>
     <dt>Tracks</dt>
     <dd><code>${card.branch}</code> of <code class="wrap">${card.repo}</code></dd>
-    ${card.port ? html`<dt>Port</dt><dd>${card.port} <span class="muted">(health ${card.health})</span></dd>` : ''}
+    ${card.port ? html`<dt>Port</dt><dd>${card.bind ? `${card.bind}:` : ''}${card.port} <span class="muted">(health ${card.health}, ${card.strategy})</span></dd>` : ''}
+    ${card.hostname ? html`<dt>Hostname</dt><dd><code>${card.hostname}</code></dd>` : ''}
   </dl>
 </section>`
 }
