@@ -120,20 +120,22 @@ export function forward(
     headers: upstreamHeaders(req, false),
     agent: up.agent,
   })
+  let answered = false
   out.on('response', (answer) => {
+    answered = true
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders))
     // A streamed answer (no length: SSE, chunked) sends its headers at once, so the client sees
     // the stream open before the first event; others go out with the first bytes of the body.
     if (answer.headers['content-length'] === undefined) res.flushHeaders()
     answer.pipe(res)
     // The release broke off mid-answer: the client must see a cut, not a short body.
+    answer.on('error', () => res.destroy())
     answer.once('close', () => {
       if (!answer.complete) res.destroy()
     })
   })
   out.on('error', (error: NodeJS.ErrnoException) => {
-    if (res.headersSent || res.destroyed) {
-      // Broken mid-answer: the client must see a cut, not a complete-looking short body.
+    if (answered || res.destroyed) {
       res.destroy()
       return
     }
