@@ -130,6 +130,7 @@ async function restartInPlace(
       failure.message += `; ${previous} is running again`
     } catch (again) {
       failure.message += `; ${previous} did not come back either: ${(again as Error).message}`
+      ctx.serving.withdraw(app.name, 'neither its new nor its previous release started', 30)
     }
     throw failure
   }
