@@ -16,6 +16,8 @@ export type AgentConfig = {
   apiHost: string
   /** 0 picks a free port (tests); agent.json tells the CLI which. */
   apiPort: number
+  /** The shared listener routing by Host to apps with a hostname (--http-port); null: none. */
+  httpPort: number | null
   heartbeatMs: number
   /** Deploy and supervision knobs (TOEHOLD_HEALTH_TIMEOUT, …); apps override them. */
   deploy: Settings
@@ -27,6 +29,7 @@ export type AgentFlags = {
   apiPort?: string
   apiHost?: string
   registrationToken?: string
+  httpPort?: string
 }
 
 export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -41,6 +44,10 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
     registrationToken: flags.registrationToken || env.TOEHOLD_REGISTRATION_TOKEN || null,
     apiHost: flags.apiHost || '127.0.0.1',
     apiPort: port('--api-port', flags.apiPort ?? '7171'),
+    httpPort:
+      flags.httpPort !== undefined
+        ? port('--http-port', flags.httpPort)
+        : fromEnv<number | null>(env, 'TOEHOLD_HTTP_PORT', port, null),
     heartbeatMs: fromEnv(env, 'TOEHOLD_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
     deploy: readSettings(DEFAULT_SETTINGS, env, (error) => {
       throw error

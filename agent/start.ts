@@ -21,6 +21,7 @@ import { createDashboard } from './dashboard/index.ts'
 import { createDeployer } from './deploy/engine.ts'
 import { createIntake } from './intake/handler.ts'
 import { createDeliveryRecorder } from './intake/record.ts'
+import { createServing } from './serve/listeners.ts'
 import { getMeta, openState, setMeta, startCheckpoints } from './state/db.ts'
 import { pruneDeliveries } from './state/deliveries.ts'
 import { webhookApps } from './state/webhooks.ts'
@@ -33,6 +34,8 @@ export type RunningAgent = {
   apiUrl: string
   apiKey: string
   instance: string
+  /** The shared --http-port, once listening (the port picked when it was 0); null without it. */
+  httpPort: number | null
   /** Stops the apps gracefully, closes the tunnel, the API and the state. */
   close(): Promise<void>
 }
@@ -57,7 +60,18 @@ export async function startAgent(
   }
   const events = createEvents()
   const metrics = createAgentMetrics()
-  const deployer = createDeployer({ db, home, log, events, metrics, settings: config.deploy })
+  const serving = createServing({ log, metrics })
+  const httpPort = config.httpPort === null ? null : await serving.open(config.httpPort, null)
+  if (httpPort !== null) log.info({ httpPort }, 'serving apps by hostname')
+  const deployer = createDeployer({
+    db,
+    home,
+    log,
+    events,
+    metrics,
+    serving,
+    settings: config.deploy,
+  })
   const deliveries = createDeliveryRecorder({ db, metrics, log })
 
   const { relayUrl } = config
@@ -97,6 +111,7 @@ export async function startAgent(
     apiKey,
     log,
     tunnel: () => tunnel?.state() ?? null,
+    traffic: serving.traffic,
   }
   const api = createApi(deps, createDashboard(deps))
   const server = serve({
@@ -116,6 +131,7 @@ export async function startAgent(
   }).catch(async (error) => {
     tunnel?.close()
     await deployer.shutdown()
+    await serving.close()
     await checkpoints.stop()
     db.close()
     throw error
@@ -149,12 +165,14 @@ export async function startAgent(
     apiUrl,
     apiKey,
     instance: identity.instanceId,
+    httpPort,
     close() {
       closed ??= (async () => {
         clearInterval(pruner)
         tunnel?.close()
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         await deployer.shutdown()
+        await serving.close()
         // Open event streams and log follows would hold the server open until they end.
         server.closeAllConnections()
         await serverClosed

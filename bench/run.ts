@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --no-app] [-- --no-deploy] [-- --profile DIR]`: the relay's figures
+// `npm run bench [-- --json] [-- --no-app] [-- --no-deploy] [-- --no-proxy] [-- --profile DIR]`: the relay's figures
 // on loopback, each program in its own process (relay, agent, load generator, idle agents, and a
 // bare Hono baseline). The agent has an app `bench` with a GitHub webhook, so it verifies every
 // signature and answers 200 "ignored" (a push to a branch the app does not track).
@@ -8,6 +8,7 @@
 //   4. relay memory per idle connected agent (1,000 tunnels), and under 25 MiB webhooks
 //      (one queued, then 20 at once: bench/large-webhooks.ts)
 //   5. push-to-live of a small Bun app and the agent's share of it (bench/deploy.ts)
+//   6. the agent's proxy beside direct and Caddy, and 20 deploys under load (bench/proxy.ts)
 // With --json the last line on stdout is one JSON object with every figure.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -17,10 +18,13 @@ import { createRepo } from '../test/helpers/git-repo.ts'
 import { BIN, ROOT, tempDir } from '../test/helpers/procs.ts'
 import type { LoadOptions, LoadResult } from './load.ts'
 import { cpuSeconds, rssBytes } from './proc.ts'
+import { benchProxy, type ProxyBench, proxyReport } from './proxy.ts'
 
 const asJson = process.argv.includes('--json')
 /** `--no-deploy`: skip the deploy bench (bench/deploy.ts: git, bun install, app boot). */
 const withDeploy = !process.argv.includes('--no-deploy')
+/** `--no-proxy`: skip the proxy bench (bench/proxy.ts: direct vs toehold vs Caddy). */
+const withProxy = !process.argv.includes('--no-proxy')
 /** `--no-app`: leave the agent without the app, so it answers 404 before any verification. */
 const withApp = !process.argv.includes('--no-app')
 /** `--profile DIR`: CPU profiles (.cpuprofile) of the relay and agent under load land in DIR. */
@@ -301,6 +305,18 @@ if (withDeploy) {
   }
 }
 
+// -- 6. The proxy bench. -----------------------------------------------------------------------
+let proxy: ProxyBench | { error: string } | null = null
+if (withProxy) {
+  progress('proxy bench: direct, toehold, Caddy; 20 deploys under load …')
+  try {
+    proxy = await benchProxy()
+  } catch (error) {
+    progress(`  proxy bench failed: ${(error as Error).message}`)
+    proxy = { error: (error as Error).message }
+  }
+}
+
 // -- Report. -------------------------------------------------------------------------------------
 const perThousandMs = (cpuS: number, deliveries: number) => round((cpuS / deliveries) * 1e6, 1)
 const percentOfHono = (closed.result.perSecond / honoLoad.perSecond) * 100
@@ -356,6 +372,7 @@ const figures = {
   },
   failedRequests: failures(atRate.result.statuses) + failures(closed.result.statuses),
   deploy,
+  proxy,
 }
 
 const mark = (ok: boolean) => (ok ? '✓' : '✗ MISSED')
@@ -376,6 +393,7 @@ const report = [
   ...(figures.failedRequests > 0
     ? [`  ${figures.failedRequests} requests failed (errors or 5xx)`]
     : []),
+  ...(proxy && 'small' in proxy ? ['', ...proxyReport(proxy)] : []),
 ]
 progress(report.join('\n'))
 if (asJson) process.stdout.write(`${JSON.stringify(figures)}\n`)

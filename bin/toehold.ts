@@ -40,6 +40,10 @@ program
     '--api-host <host>',
     'address for the local API (default 127.0.0.1; open to a LAN with care)',
   )
+  .option(
+    '--http-port <port>',
+    'one shared port for every app added with --hostname, routed by Host (env TOEHOLD_HTTP_PORT)',
+  )
   .addOption(
     new Option(
       '--registration-token <token>',

@@ -40,17 +40,20 @@ describe('apps', () => {
     assert.equal(added.status, 201)
     assert.deepEqual(Object.keys(added.json).sort(), [
       'app',
+      'bind',
       'branch',
       'commit',
       'deployment',
       'desired',
       'health',
+      'hostname',
       'lastDeployment',
       'pid',
       'port',
       'release',
       'repo',
       'state',
+      'strategy',
       'warnings',
       'webhook',
     ])

@@ -39,6 +39,7 @@ const LAYERS = [
   'agent/core',
   'agent/state',
   'agent/tunnel',
+  'agent/serve',
   'agent/deploy',
   'agent/intake',
   'agent/api',

@@ -83,7 +83,7 @@ describe('deploys', () => {
     assert.equal(d.status, 'live', d.reason ?? '')
     assert.equal(d.commit, second)
     assert.equal(d.message, 'v2')
-    for (const step of ['git', 'install', 'predeploy', 'stop', 'boot', 'total'])
+    for (const step of ['git', 'install', 'predeploy', 'boot', 'total'])
       assert.equal(typeof d.timings[step], 'number', step)
     assert.equal((await answer(port))?.version, 'v2')
     const releases = (await agent.api('GET', '/apps/blog/releases')).body
@@ -232,7 +232,6 @@ describe('deploys', () => {
         'health_check',
         'queued',
         'starting',
-        'stop',
         'total',
       ])
       assert.equal((await answer(port))?.version, 'v2')

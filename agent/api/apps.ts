@@ -4,9 +4,10 @@ import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
 import { AppError } from '../core/errors.ts'
 import { gitAuth, remoteHead } from '../core/git.ts'
-import { addApp, getApp, removeApp, requireApp } from '../state/apps.ts'
+import { addApp, claimProblem, removeApp, requireApp } from '../state/apps.ts'
 import { envScopes, setEnv } from '../state/env.ts'
 import { type ApiDeps, readJson } from './context.ts'
+import { STRATEGIES } from './contract.ts'
 import { allStatuses, appStatus } from './status.ts'
 
 const NewApp = z.object({
@@ -22,6 +23,21 @@ const NewApp = z.object({
     .default('main'),
   start: z.string().min(1).max(4096).nullable().default(null),
   port: z.number().int().min(1).max(65535).nullable().default(null),
+  /** An IPv4 or IPv6 address to listen on; null: all interfaces. */
+  bind: z
+    .union([z.ipv4(), z.ipv6()], { error: 'bind: not an IP address' })
+    .nullable()
+    .default(null),
+  strategy: z.enum(STRATEGIES).default('blue-green'),
+  hostname: z
+    .string()
+    .max(253)
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+      'hostname: letters, digits, dots and dashes (e.g. blog.home.arpa)',
+    )
+    .nullable()
+    .default(null),
   health: z.string().startsWith('/').max(1024).default('/'),
   pollMs: z.number().int().min(10_000).nullable().default(null),
   deploy: z.boolean().default(false),
@@ -48,7 +64,10 @@ export function appRoutes(deps: ApiDeps) {
     .get('/apps', (c) => c.json(allStatuses(deps)))
     .post('/apps', async (c) => {
       const body = await readJson(c, NewApp)
-      if (getApp(db, body.name)) throw new AppError(`app "${body.name}" already exists`, 409)
+      const taken = claimProblem(db, body)
+      if (taken) throw new AppError(taken, 409)
+      if (body.hostname && body.port === null)
+        throw new AppError('--hostname needs --port: the app listens on PORT behind its hostname')
       if (body.repo.startsWith('-')) throw new AppError('repo: not a git URL or path')
       // Refuse a remote that does not answer; only warn when the branch is not there yet.
       let head: string | null
@@ -60,6 +79,12 @@ export function appRoutes(deps: ApiDeps) {
         throw new AppError((error as Error).message)
       }
       const app = addApp(db, body)
+      try {
+        await deployer.claim(app.name)
+      } catch (error) {
+        removeApp(db, app.name)
+        throw error
+      }
       if (body.gitToken) setEnv(db, app.name, 'GIT_TOKEN', body.gitToken)
       const warnings = head
         ? []

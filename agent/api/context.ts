@@ -6,6 +6,7 @@ import { AppError } from '../core/errors.ts'
 import type { Events } from '../core/events.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
+import type { TrafficPoint } from '../serve/history.ts'
 import type { TunnelState } from './contract.ts'
 import type { StatusDeps } from './status.ts'
 
@@ -16,6 +17,8 @@ export type ApiDeps = StatusDeps & {
   apiKey: string
   log: Logger
   tunnel: () => TunnelState | null
+  /** What the app's port served lately, in buckets (the dashboard's chart). */
+  traffic: (app: string) => TrafficPoint[]
 }
 
 /** Largest JSON body the local API reads. */

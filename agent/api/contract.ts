@@ -47,7 +47,8 @@ export type Deployment = {
   reason: string | null
   /**
    * Milliseconds per stage (`queued`, `fetching`, …) and per step the agent does not control:
-   * `git`, `install`, `predeploy`, `stop` (the old process), `boot` (spawn to healthy), `total`.
+   * `git`, `install`, `predeploy`, `boot` (spawn to healthy), `stop` (the old process, with
+   * `--strategy restart` only: blue/green drains it after the switch), `total`.
    */
   timings: Record<string, number>
   createdAt: string
@@ -66,6 +67,10 @@ export type Release = {
 }
 
 export type Desired = 'running' | 'stopped'
+
+/** How a new release replaces the running one (`app add --strategy`). */
+export const STRATEGIES = ['blue-green', 'restart'] as const
+export type Strategy = (typeof STRATEGIES)[number]
 
 export type RunState =
   | 'not_deployed'
@@ -93,6 +98,9 @@ export type AppStatus = {
   repo: string
   branch: string
   port: number | null
+  bind: string | null
+  strategy: Strategy
+  hostname: string | null
   health: string
   lastDeployment: Pick<
     Deployment,

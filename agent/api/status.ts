@@ -33,6 +33,9 @@ export function appStatus(deps: StatusDeps, app: App): AppStatus {
     repo: app.repo,
     branch: app.branch,
     port: app.port,
+    bind: app.bind,
+    strategy: app.strategy,
+    hostname: app.hostname,
     health: app.health,
     lastDeployment: last && {
       id: last.id,

@@ -1,7 +1,7 @@
 // toehold app add|list|remove, toehold status.
 import type { Command } from 'commander'
 import { parseDuration } from '../../shared/units.ts'
-import type { AppStatus } from '../api/contract.ts'
+import { type AppStatus, STRATEGIES, type Strategy } from '../api/contract.ts'
 import { ago, short } from '../core/format.ts'
 import { CliError } from './client.ts'
 import { clientCommand, type Options, readStdin, run } from './command.ts'
@@ -15,7 +15,7 @@ function describe(app: AppStatus): string {
     `${paint('bold', app.app)}  ${status(app.state)}${app.desired === 'stopped' ? ' (stopped by you)' : ''}`,
     `  repo      ${app.repo} (${app.branch})`,
     `  release   ${app.release ?? '-'}  commit ${short(app.commit)}${app.pid ? `  pid ${app.pid}` : ''}`,
-    `  port      ${app.port ?? '-'}  health ${app.health}`,
+    `  port      ${app.port ?? '-'}${app.bind ? ` on ${app.bind}` : ''}  health ${app.health}  ${app.port === null ? 'restart' : app.strategy}${app.hostname ? `  host ${app.hostname}` : ''}`,
     `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}) ${app.webhook.url ?? ''}` : 'not set up'}`,
   ]
   if (last) {
@@ -36,7 +36,14 @@ export function registerApps(program: Command): void {
       .requiredOption('--repo <url>', 'git remote URL or path')
       .option('--branch <branch>', 'branch to track', 'main')
       .option('--start <cmd>', 'start command when package.json has no "toes" or "start" script')
-      .option('--port <port>', 'port the app listens on (passed as PORT)')
+      .option('--port <port>', "the app's public port: the agent listens there and proxies to it")
+      .option('--bind <addr>', 'address of that port (default: all interfaces)')
+      .option(
+        '--strategy <strategy>',
+        'blue-green (start beside the old release, switch) or restart (stop, then start)',
+        'blue-green',
+      )
+      .option('--hostname <name>', "serve the app on the agent's --http-port under this Host")
       .option('--health <path>', 'health check path', '/')
       .option('--poll <interval>', 'poll the branch on an interval (e.g. 5m) instead of webhooks')
       .option('--deploy', 'deploy the branch head at once')
@@ -50,6 +57,8 @@ export function registerApps(program: Command): void {
         if (port !== null && !(Number.isInteger(port) && port > 0 && port < 65536)) {
           throw new CliError('--port must be a number from 1 to 65535')
         }
+        if (!STRATEGIES.includes(options.strategy as Strategy))
+          throw new CliError(`--strategy must be one of: ${STRATEGIES.join(', ')}`)
         let pollMs: number | null = null
         try {
           pollMs =
@@ -65,6 +74,9 @@ export function registerApps(program: Command): void {
           branch: options.branch,
           start: options.start ?? null,
           port,
+          bind: options.bind ?? null,
+          strategy: options.strategy,
+          hostname: (options.hostname as string | undefined)?.toLowerCase() ?? null,
           health: options.health,
           pollMs,
           deploy: Boolean(options.deploy),

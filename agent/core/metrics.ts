@@ -42,6 +42,32 @@ export function createAgentMetrics() {
     lastDeploy: gauge('toehold_app_last_deploy_timestamp_seconds', 'When the app last went live.', [
       'app',
     ]),
+    appRequests: new Counter({
+      name: 'toehold_app_requests_total',
+      help: "Requests to the app's public port by status code (499: the client left first).",
+      labelNames: ['app', 'code'],
+      registers: [registry],
+    }),
+    appInflight: gauge('toehold_app_inflight', 'Requests to the app in flight.', ['app']),
+    appRequestDuration: new Histogram({
+      name: 'toehold_app_request_duration_seconds',
+      help: 'From a request arriving to its response ending, through the proxy.',
+      labelNames: ['app'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    switches: new Counter({
+      name: 'toehold_app_switches_total',
+      help: 'Traffic switched to a new release (deploy, rollback, restart, crash restart).',
+      labelNames: ['app'],
+      registers: [registry],
+    }),
+    drains: new Counter({
+      name: 'toehold_app_drains_total',
+      help: 'Old releases drained: clean (everything ended) or cut (the drain timeout ended it).',
+      labelNames: ['app', 'result'],
+      registers: [registry],
+    }),
     webhooks: new Counter({
       name: 'toehold_webhooks_total',
       help: 'Webhook deliveries answered, by app and result.',

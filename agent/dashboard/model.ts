@@ -3,6 +3,7 @@
 import type { ApiDeps } from '../api/context.ts'
 import type { AppStatus, Deployment, Provider, Release, TunnelState } from '../api/contract.ts'
 import { appStatus, webhookStatus } from '../api/status.ts'
+import type { TrafficPoint } from '../serve/history.ts'
 import { type App, listApps } from '../state/apps.ts'
 import { listEnv } from '../state/env.ts'
 import { providerNotes } from '../state/webhooks.ts'
@@ -25,6 +26,8 @@ export type AppPage = {
   webhook: ReturnType<typeof webhookStatus> & { notes: string[] }
   /** The git token for the app's provider: its variable and where it is set, if anywhere. */
   token: { key: TokenKey; scope: 'app' | 'global' | null }
+  /** Requests and errors on the app's port lately; empty for an app without a port. */
+  traffic: TrafficPoint[]
 }
 
 function card(deps: ApiDeps, app: App): AppCard {
@@ -55,5 +58,6 @@ export function appPage(deps: ApiDeps, app: App): AppPage {
     deployments: deps.deployer.deployments(app.name, 20),
     webhook: { ...webhook, notes: providerNotes(webhook.provider ?? 'github') },
     token: { key, scope },
+    traffic: app.port === null ? [] : deps.traffic(app.name),
   }
 }

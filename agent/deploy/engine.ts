@@ -9,6 +9,7 @@ import type { Events } from '../core/events.ts'
 import { gitAuth, remoteHead } from '../core/git.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
+import type { Serving } from '../serve/listeners.ts'
 import { type App, getApp, listApps, requireApp, setDesired } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
 import {
@@ -25,8 +26,9 @@ import { createLanes } from './lanes.ts'
 import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
 import { leftovers, recover } from './recover.ts'
-import { appLogPath, bringUp, buildLogPath, type Context, findBun } from './run/launch.ts'
+import { appLogPath, buildLogPath, type Context, findBun } from './run/launch.ts'
 import { createSupervisor } from './run/supervisor.ts'
+import { switchRelease } from './run/switch.ts'
 import { readSettings, type Settings } from './settings.ts'
 import type { Deployer, DeployRequest } from './types.ts'
 
@@ -36,6 +38,8 @@ export type DeployerDeps = {
   log: Logger
   events: Events
   metrics: AgentMetrics
+  /** The apps' public listeners (the deployer switches their routes). */
+  serving: Serving
   /** Deploy settings from the agent's environment; apps override them with their variables. */
   settings: Settings
 }
@@ -52,7 +56,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
   const locks = new Map<string, Promise<unknown>>()
   const ctx: Context = {
     ...deps,
-    supervisor: createSupervisor(deps),
+    supervisor: createSupervisor({ ...deps, restart: (app) => restartCrashed(app) }),
     bun,
     signal: shutdown.signal,
     defaults: deps.settings,
@@ -97,15 +101,28 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     return enqueue(deployment, request)
   }
 
-  /** Brings the current release up; an AppError (409) with the reason if it does not come up. */
+  /** Brings the current release up (beside the running one, then the switch); an AppError (409)
+   *  with the reason if it does not come up. */
   async function up(app: App): Promise<void> {
     if (!app.currentRelease)
       throw new AppError(`${app.name} has not been deployed yet: toehold deploy ${app.name}`, 409)
     try {
-      await bringUp(ctx, app, app.currentRelease, ctx.settings(app.name))
+      await switchRelease(ctx, app, app.currentRelease, ctx.settings(app.name))
     } catch (error) {
       throw new AppError(`${app.name} did not start: ${(error as Error).message}`, 409)
     }
+  }
+
+  /** The supervisor's restart of a crashed release: the same path as a deploy, crash history kept. */
+  function restartCrashed(name: string): Promise<void> {
+    return ctx.exclusive(name, async () => {
+      const app = getApp(db, name)
+      // Stopped, removed, or brought up by a deploy meanwhile: nothing to restart.
+      if (!app?.currentRelease || app.desired !== 'running' || supervisor.live(name)) return
+      await switchRelease(ctx, app, app.currentRelease, ctx.settings(name), undefined, {
+        keepCrashes: true,
+      })
+    })
   }
 
   // Convergence and polling: deploy the branch head when it moved to a commit never tried yet.
@@ -175,9 +192,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     async start(name) {
       setDesired(db, requireApp(db, name).name, 'running')
       await ctx.exclusive(name, async () => {
-        const state = supervisor.runtime(name)?.state
-        if (state === 'running' || state === 'starting') return
-        await supervisor.stop(name)
+        if (supervisor.live(name)) return
         await up(requireApp(db, name))
       })
     },
@@ -187,10 +202,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     },
     async restart(name) {
       setDesired(db, requireApp(db, name).name, 'running')
-      await ctx.exclusive(name, async () => {
-        await supervisor.stop(name)
-        await up(requireApp(db, name))
-      })
+      await ctx.exclusive(name, () => up(requireApp(db, name)))
     },
     runtime(name) {
       const known = supervisor.runtime(name)
@@ -216,9 +228,14 @@ export function createDeployer(deps: DeployerDeps): Deployer {
       log.info({ apps: apps.length }, 'converged')
     },
     recover: () => recover(ctx, left, request),
+    async claim(name) {
+      const app = requireApp(db, name)
+      await deps.serving.claim(app)
+    },
     async forget(name) {
       await lanes.forget(name)
       await ctx.exclusive(name, () => supervisor.forget(name))
+      await deps.serving.release(name)
       rmSync(dirname(home.releases(name)), { recursive: true, force: true })
     },
     async shutdown() {

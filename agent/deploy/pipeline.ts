@@ -1,14 +1,13 @@
 // One deployment, start to end: fetching → installing → building → starting → health_check →
-// live (a rollback starts at `starting`). Until `starting` nothing touches the running app; from
-// there the old process is stopped first (one port, one copy: a moment of downtime), and a new
-// release that fails to come up is stopped and the previous one brought back.
+// live (a rollback starts at `starting`). Nothing touches the running app until the switch
+// (run/switch.ts): the new release starts beside it and takes the traffic only once healthy.
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Deployment } from '../api/contract.ts'
 import { appEnv } from '../core/child-env.ts'
 import { gitAuth } from '../core/git.ts'
 import { type LogFile, openLog } from '../core/logfile.ts'
-import { type App, requireApp, setCurrentRelease } from '../state/apps.ts'
+import { requireApp, setCurrentRelease } from '../state/apps.ts'
 import { envFor, envScopes } from '../state/env.ts'
 import { forgetProcess, recordProcess } from '../state/processes.ts'
 import {
@@ -21,15 +20,8 @@ import {
 import { checkout, resolveCommit } from './build/source.ts'
 import { runStep } from './build/steps.ts'
 import { type Progress, track } from './progress.ts'
-import {
-  bringUp,
-  buildLogPath,
-  type Context,
-  healthCheck,
-  launchRelease,
-  readPackage,
-  requireBun,
-} from './run/launch.ts'
+import { buildLogPath, type Context, readPackage, requireBun } from './run/launch.ts'
+import { type StageError, switchRelease } from './run/switch.ts'
 import type { Settings } from './settings.ts'
 import type { DeployRequest } from './types.ts'
 
@@ -90,7 +82,7 @@ export async function runDeployment(
   } catch (error) {
     // A shutdown or a removed app: the next start (or nobody) picks this deployment up.
     if (signal.aborted) return
-    const stage = run.progress.stage
+    const stage = (error as StageError).stage ?? run.progress.stage
     const reason = (error as Error).message
     log.line(`[toehold] failed at ${stage}: ${reason}`)
     ctx.log.warn({ app: name, deployment: id, stage, reason }, 'deployment failed')
@@ -100,7 +92,7 @@ export async function runDeployment(
         : stage === 'starting' || stage === 'health_check'
           ? ` (see toehold logs ${name} --app)`
           : ''
-    run.progress.finish('failed', `${reason}${see}`)
+    run.progress.finish('failed', `${reason}${see}`, stage)
     const current = requireApp(ctx.db, name).currentRelease
     if (built && built !== current)
       rmSync(join(ctx.home.releases(name), built), { recursive: true, force: true })
@@ -188,9 +180,9 @@ async function rollBack(run: Run): Promise<void> {
   await goLive(run, target.name, false)
 }
 
-/** Makes the release current: stops the old process, starts the new one through the health check. */
+/** Makes the release current: through the health check, then the switch. */
 function goLive(run: Run, release: string, fresh: boolean): Promise<void> {
-  const { ctx, deployment, progress, settings, signal } = run
+  const { ctx, deployment, progress, settings } = run
   return ctx.exclusive(deployment.app, async () => {
     // Read now: `toehold stop` may have come while this deployment was building.
     const app = requireApp(ctx.db, deployment.app)
@@ -217,39 +209,8 @@ function goLive(run: Run, release: string, fresh: boolean): Promise<void> {
       return
     }
 
-    progress.enter('starting')
-    let began = Date.now()
-    await ctx.supervisor.stop(app.name)
-    progress.time('stop', elapsed(began))
-    began = Date.now()
-    const launched = await launchRelease(ctx, app, release, settings).catch(
-      async (error: Error) => {
-        throw new Error(`${error.message}${await restore(run, app)}`)
-      },
-    )
-    progress.enter('health_check')
-    try {
-      await healthCheck(app, launched, settings, signal)
-    } catch (error) {
-      if (signal.aborted) throw error
-      await ctx.supervisor.stop(app.name)
-      throw new Error(`${(error as Error).message}${await restore(run, app)}`)
-    }
-    progress.time('boot', elapsed(began))
-    ctx.supervisor.healthy(app.name)
+    await switchRelease(ctx, app, release, settings, progress)
     keep()
     progress.finish('live')
   })
-}
-
-/** After a failed switch: brings the previous release back. Says how that went. */
-async function restore(run: Run, app: App): Promise<string> {
-  const previous = app.currentRelease
-  if (!previous || run.signal.aborted) return ''
-  try {
-    await bringUp(run.ctx, app, previous, run.settings)
-    return `; ${previous} is running again`
-  } catch (error) {
-    return `; ${previous} did not come back either: ${(error as Error).message}`
-  }
 }

@@ -94,12 +94,17 @@ export function track(deps: Deps, deployment: Deployment) {
     time(step: string, ms: number): void {
       timings[step] = (timings[step] ?? 0) + ms
     },
-    finish(outcome: 'live' | 'failed' | 'unchanged', reason: string | null = null): void {
+    /** `at`: the stage a failure belongs to, when it was noticed in a later one. */
+    finish(
+      outcome: 'live' | 'failed' | 'unchanged',
+      reason: string | null = null,
+      at: Stage = stage,
+    ): void {
       closeStage()
       timings.total = Date.now() - started
       updateDeployment(deps.db, app, id, {
         status: outcome,
-        stage: outcome === 'live' ? 'live' : outcome === 'unchanged' ? null : stage,
+        stage: outcome === 'live' ? 'live' : outcome === 'unchanged' ? null : at,
         reason,
         timings,
         finishedAt: Date.now(),

@@ -11,7 +11,8 @@ import { forgetProcess, listProcesses, type ProcessRecord } from '../state/proce
 import { removeLeftovers } from '../state/releases.ts'
 import { clearStaleLocks } from './build/source.ts'
 import { settle } from './progress.ts'
-import { bringUp, type Context } from './run/launch.ts'
+import type { Context } from './run/launch.ts'
+import { switchRelease } from './run/switch.ts'
 import type { DeployRequest } from './types.ts'
 
 export type Leftovers = {
@@ -70,6 +71,18 @@ export async function recover(
     removeLeftovers(db, home.releases(app.name), app.name, app.currentRelease)
     clearStaleLocks(home.repoCache(app.name))
   }
+  // The strays are gone, so are the ports they held: take every app's public port again.
+  await Promise.all(
+    apps.map(async (app) => {
+      try {
+        await ctx.serving.claim(app)
+      } catch (error) {
+        log.error({ app: app.name, reason: (error as Error).message }, 'cannot serve the app')
+      }
+      if (app.currentRelease && app.desired === 'stopped')
+        ctx.serving.withdraw(app.name, 'it is stopped', 5)
+    }),
+  )
 
   await Promise.all(
     apps
@@ -78,13 +91,14 @@ export async function recover(
         ctx
           .exclusive(app.name, async () => {
             // A deployment requested meanwhile may have brought it up already.
-            if (ctx.supervisor.runtime(app.name)) return
-            await bringUp(ctx, app, app.currentRelease as string, ctx.settings(app.name))
+            if (ctx.supervisor.live(app.name)) return
+            await switchRelease(ctx, app, app.currentRelease as string, ctx.settings(app.name))
             log.info({ app: app.name, release: app.currentRelease }, 'app restored')
           })
-          .catch((error: Error) =>
-            log.error({ app: app.name, reason: error.message }, 'could not restore the app'),
-          ),
+          .catch((error: Error) => {
+            log.error({ app: app.name, reason: error.message }, 'could not restore the app')
+            ctx.serving.withdraw(app.name, 'it did not start again after the agent restarted', 30)
+          }),
       ),
   )
 

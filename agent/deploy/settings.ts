@@ -12,6 +12,9 @@ export type Settings = {
   aliveMs: number
   /** From SIGTERM to SIGKILL when stopping an app's process group. */
   graceMs: number
+  /** After a switch: how long the old release may finish what it has in flight (WebSockets,
+   *  streams) before it is stopped. */
+  drainMs: number
   /** First restart delay after a crash; it doubles with each crash in the crash window. */
   backoffMs: number
   /** Replaces `bun install [--frozen-lockfile]`; run with `sh -c`. */
@@ -27,6 +30,7 @@ export const DEFAULT_SETTINGS: Settings = {
   healthTimeoutMs: 30_000,
   aliveMs: 3000,
   graceMs: 10_000,
+  drainMs: 30_000,
   backoffMs: 1000,
   installCommand: null,
   keepReleases: 5,
@@ -38,6 +42,7 @@ const KNOBS: [string, keyof Settings, (name: string, text: string) => number][] 
   ['TOEHOLD_HEALTH_TIMEOUT', 'healthTimeoutMs', parseDuration],
   ['TOEHOLD_ALIVE_AFTER', 'aliveMs', parseDuration],
   ['TOEHOLD_GRACE', 'graceMs', parseDuration],
+  ['TOEHOLD_DRAIN', 'drainMs', parseDuration],
   ['TOEHOLD_RESTART_BACKOFF', 'backoffMs', parseDuration],
   ['TOEHOLD_KEEP_RELEASES', 'keepReleases', parseCount],
 ]

@@ -36,7 +36,9 @@ export type Deployer = {
   converge(apps: string[]): Promise<void>
   /** At agent start: end strays, bring every app back to its desired state. */
   recover(): Promise<void>
-  /** An app was removed: stop it and delete its files. */
+  /** An app was added: take its public port and hostname (an AppError (409) when taken). */
+  claim(app: string): Promise<void>
+  /** An app was removed: stop it, free its port and hostname, delete its files. */
   forget(app: string): Promise<void>
   /** SIGTERM: stop every app gracefully. */
   shutdown(): Promise<void>

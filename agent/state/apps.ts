@@ -1,6 +1,6 @@
 // The apps the agent deploys and supervises, as stored in its state.
 import { appNameProblem } from '../../shared/ids.ts'
-import type { Desired } from '../api/contract.ts'
+import type { Desired, Strategy } from '../api/contract.ts'
 import { AppError } from '../core/errors.ts'
 import { type Db, statement } from './db.ts'
 
@@ -10,7 +10,14 @@ export type App = {
   branch: string
   /** Start command when package.json has neither `toes` nor `start`. */
   start: string | null
+  /** The public port the agent listens on for the app. */
   port: number | null
+  /** Address of that listener; null: all interfaces. */
+  bind: string | null
+  /** blue-green: the new release starts beside the old one; restart: stop, then start. */
+  strategy: Strategy
+  /** Served on the shared --http-port under this Host. */
+  hostname: string | null
   health: string
   pollMs: number | null
   desired: Desired
@@ -25,6 +32,9 @@ type Row = {
   branch: string
   start: string | null
   port: number | null
+  bind: string | null
+  strategy: Strategy
+  hostname: string | null
   health: string
   poll_ms: number | null
   desired: Desired
@@ -38,6 +48,9 @@ const fromRow = (row: Row): App => ({
   branch: row.branch,
   start: row.start,
   port: row.port,
+  bind: row.bind,
+  strategy: row.strategy,
+  hostname: row.hostname,
   health: row.health,
   pollMs: row.poll_ms,
   desired: row.desired,
@@ -62,16 +75,49 @@ export function requireApp(db: Db, name: string): App {
   throw new AppError(`no app "${name}"${names.length ? ` (apps: ${names.join(', ')})` : ''}`, 404)
 }
 
-export type NewApp = Pick<App, 'name' | 'repo' | 'branch' | 'start' | 'port' | 'health' | 'pollMs'>
+export type NewApp = Pick<
+  App,
+  'name' | 'repo' | 'branch' | 'start' | 'port' | 'health' | 'pollMs'
+> &
+  Partial<Pick<App, 'bind' | 'strategy' | 'hostname'>>
+
+/** Why `app` cannot be added next to the apps there are (its name, port or hostname taken). */
+export function claimProblem(
+  db: Db,
+  app: Pick<NewApp, 'name' | 'port' | 'hostname'>,
+): string | null {
+  const hostname = app.hostname ?? null
+  if (getApp(db, app.name)) return `app "${app.name}" already exists`
+  for (const other of listApps(db)) {
+    if (app.port !== null && other.port === app.port)
+      return `port ${app.port} is already ${other.name}'s: give ${app.name} another --port`
+    if (hostname !== null && other.hostname === hostname)
+      return `hostname ${hostname} is already ${other.name}'s: give ${app.name} another --hostname`
+  }
+  return null
+}
 
 export function addApp(db: Db, app: NewApp): App {
   const problem = appNameProblem(app.name)
   if (problem) throw new AppError(problem)
-  if (getApp(db, app.name)) throw new AppError(`app "${app.name}" already exists`, 409)
+  const taken = claimProblem(db, app)
+  if (taken) throw new AppError(taken, 409)
   statement(
     db,
-    'INSERT INTO apps (name, repo, branch, start, port, health, poll_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  ).run(app.name, app.repo, app.branch, app.start, app.port, app.health, app.pollMs, Date.now())
+    'INSERT INTO apps (name, repo, branch, start, port, bind, strategy, hostname, health, poll_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(
+    app.name,
+    app.repo,
+    app.branch,
+    app.start,
+    app.port,
+    app.bind ?? null,
+    app.strategy ?? 'blue-green',
+    app.hostname ?? null,
+    app.health,
+    app.pollMs,
+    Date.now(),
+  )
   return requireApp(db, app.name)
 }
 

@@ -18,12 +18,12 @@ export function recordProcess(db: Db, app: string, role: Role, pid: number, rele
   statement(
     db,
     `INSERT INTO processes (app, role, pid, start_ticks, release, started_at) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (app, role) DO UPDATE SET pid = excluded.pid, start_ticks = excluded.start_ticks,
+     ON CONFLICT (app, role, pid) DO UPDATE SET start_ticks = excluded.start_ticks,
        release = excluded.release, started_at = excluded.started_at`,
   ).run(app, role, pid, startTicks(pid), release, Date.now())
 }
 
-/** Forgets a process, unless the row already names a newer one. */
+/** Forgets a process that ended. */
 export function forgetProcess(db: Db, app: string, role: Role, pid: number): void {
   statement(db, 'DELETE FROM processes WHERE app = ? AND role = ? AND pid = ?').run(app, role, pid)
 }

@@ -104,4 +104,25 @@ const V1 = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 `
 
-export const MIGRATIONS: readonly string[] = [V1]
+// Zero-downtime serving: the agent listens on each app's port (bind: null = all interfaces) and
+// switches releases blue/green unless strategy is 'restart'; hostname routes the shared
+// --http-port. Two processes of one app run at once during a switch: processes keys on the pid.
+const V2_SERVING = `
+  ALTER TABLE apps ADD COLUMN bind TEXT;
+  ALTER TABLE apps ADD COLUMN strategy TEXT NOT NULL DEFAULT 'blue-green';
+  ALTER TABLE apps ADD COLUMN hostname TEXT;
+  CREATE TABLE processes_by_pid (
+    app TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'app',
+    pid INTEGER NOT NULL,
+    start_ticks TEXT,
+    release TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    PRIMARY KEY (app, role, pid)
+  ) STRICT;
+  INSERT INTO processes_by_pid SELECT app, role, pid, start_ticks, release, started_at FROM processes;
+  DROP TABLE processes;
+  ALTER TABLE processes_by_pid RENAME TO processes;
+`
+
+export const MIGRATIONS: readonly string[] = [V1, V2_SERVING]

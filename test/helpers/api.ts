@@ -9,6 +9,7 @@ import { agentHome, ensureHome } from '../../agent/core/home.ts'
 import { createAgentMetrics } from '../../agent/core/metrics.ts'
 import { createDeployer } from '../../agent/deploy/engine.ts'
 import { DEFAULT_SETTINGS } from '../../agent/deploy/settings.ts'
+import { createServing } from '../../agent/serve/listeners.ts'
 import { openState } from '../../agent/state/db.ts'
 import { tempDir } from './procs.ts'
 
@@ -36,7 +37,16 @@ export function apiUnderTest(): ApiUnderTest {
   const log = pino({ level: 'silent' })
   const events = createEvents()
   const metrics = createAgentMetrics()
-  const deployer = createDeployer({ db, home, log, events, metrics, settings: DEFAULT_SETTINGS })
+  const serving = createServing({ log, metrics })
+  const deployer = createDeployer({
+    db,
+    home,
+    log,
+    events,
+    metrics,
+    serving,
+    settings: DEFAULT_SETTINGS,
+  })
   const deps: ApiDeps = {
     db,
     deployer,
@@ -48,6 +58,7 @@ export function apiUnderTest(): ApiUnderTest {
     apiKey: API_KEY,
     log,
     tunnel: () => null,
+    traffic: serving.traffic,
   }
   const api = createApi(deps)
   return {
@@ -74,6 +85,7 @@ export function apiUnderTest(): ApiUnderTest {
     },
     async close() {
       await deployer.shutdown()
+      await serving.close()
       db.close()
     },
   }

@@ -88,10 +88,12 @@ export type Answered = {
   sawGitToken: boolean
 }
 
-/** What the fixture app on `port` answers, or null when nothing answers. */
+/** What the fixture app on `port` answers, or null when no release answers (nothing listens, or
+ *  the agent answers 503 in the app's place). */
 export async function answer(port: number): Promise<Answered | null> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })
+    if (response.status === 503) return null
     return (await response.json()) as Answered
   } catch {
     return null

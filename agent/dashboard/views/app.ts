@@ -5,6 +5,7 @@ import { STAGES } from '../../api/contract.ts'
 import type { AppCard, AppPage } from '../model.ts'
 import { commitLine, lastDeploy } from './apps.ts'
 import { badge, type Html, short, when } from './layout.ts'
+import { trafficSection } from './traffic.ts'
 import { webhookSection } from './webhook.ts'
 
 const appPath = (name: string) => `/app/${encodeURIComponent(name)}`
@@ -30,7 +31,8 @@ function summary(card: AppCard): Html {
     <dd class="last">${lastDeploy(card)}</dd>
     <dt>Tracks</dt>
     <dd><code>${card.branch}</code> of <code class="wrap">${card.repo}</code></dd>
-    ${card.port ? html`<dt>Port</dt><dd>${card.port} <span class="muted">(health ${card.health})</span></dd>` : ''}
+    ${card.port ? html`<dt>Port</dt><dd>${card.bind ? `${card.bind}:` : ''}${card.port} <span class="muted">(health ${card.health}, ${card.strategy})</span></dd>` : ''}
+    ${card.hostname ? html`<dt>Hostname</dt><dd><code>${card.hostname}</code></dd>` : ''}
   </dl>
 </section>`
 }
@@ -122,6 +124,7 @@ export function appBody(apps: AppCard[], page: AppPage): Html {
     ${releasesSection(page)}
   </div>
   <div class="col">${webhookSection(page)}</div>
+  ${trafficSection(page)}
   ${deploymentsSection(page)}
   ${logSection()}
 </div>`

@@ -1,7 +1,6 @@
 // Is the freshly started app healthy? An HTTP GET on 127.0.0.1:<port><path> answering < 500, or,
 // for an app without a port, still running after a while. Either way it must not exit meanwhile.
 import { request } from 'node:http'
-import { connect } from 'node:net'
 import { duration } from '../../core/format.ts'
 import { describeExit, type Exit } from '../../core/groups.ts'
 
@@ -71,24 +70,14 @@ export async function waitHealthy(check: HealthCheck): Promise<void> {
     if (left <= 0) break
     last = await probe(url, Math.min(left, 5000))
     if (typeof last === 'number' && last < 500) return
-    // Poll briskly while a fresh app boots, then ease off.
-    await wait(Date.now() - started < 2000 ? 20 : 100)
+    // Poll briskly while a fresh app boots (a Bun app listens within tens of ms; each probe is
+    // one loopback connect), then ease off.
+    const since = Date.now() - started
+    await wait(since < 500 ? 5 : since < 2000 ? 20 : 100)
   }
   throw new Error(
     typeof last === 'number'
       ? `health check: GET ${url} answered ${last} within ${duration(check.timeoutMs)}, never below 500`
       : `health check: GET ${url} got no answer within ${duration(check.timeoutMs)} (last: ${last})`,
   )
-}
-
-/** Whether something already listens on 127.0.0.1:<port>. */
-export function portTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }

@@ -1,19 +1,19 @@
-// Running a release: the start command, and bringing
-// a release up through the health check. Shared by deployments, start/restart and recovery.
+// Running a release: its start command and environment, spawned on its own port, and its health
+// check. switch.ts puts these together for deployments, start/restart, recovery and crashes.
 
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { setTimeout as pause } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { appEnv } from '../../core/child-env.ts'
 import type { Events } from '../../core/events.ts'
 import type { Home } from '../../core/home.ts'
 import type { AgentMetrics } from '../../core/metrics.ts'
+import type { Serving } from '../../serve/listeners.ts'
 import type { App } from '../../state/apps.ts'
 import type { Db } from '../../state/db.ts'
 import { envFor } from '../../state/env.ts'
 import type { Settings } from '../settings.ts'
-import { portTaken, waitHealthy } from './health.ts'
+import { waitHealthy } from './health.ts'
 import type { Launched, Supervisor } from './supervisor.ts'
 
 /** What the engine's parts share. */
@@ -24,6 +24,8 @@ export type Context = {
   events: Events
   metrics: AgentMetrics
   supervisor: Supervisor
+  /** The public listeners and their routes to the live releases. */
+  serving: Serving
   /** bun's absolute path, found on PATH at agent start; null when it is not there. */
   bun: string | null
   /** Aborted when the agent shuts down. */
@@ -83,34 +85,24 @@ function startCommand(bun: string | null, dir: string, app: App): string[] {
   )
 }
 
-/** Spawns the release (the previous process is already stopped). */
+/** Spawns the release beside whatever runs, with `port` (its private port) as PORT. */
 export async function launchRelease(
   ctx: Context,
   app: App,
   release: string,
   settings: Settings,
+  port: number | null,
 ): Promise<Launched> {
   const dir = join(ctx.home.releases(app.name), release)
   if (!existsSync(dir)) throw new Error(`release ${release} is no longer on disk`)
   const argv = startCommand(ctx.bun, dir, app)
-  if (app.port !== null) {
-    // Our old process is gone; anything still listening is someone else's, and would answer
-    // the health check in the new release's place.
-    const deadline = Date.now() + 2000
-    while (await portTaken(app.port)) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `port ${app.port} is in use by another program: free it, or give ${app.name} another port`,
-        )
-      await pause(50)
-    }
-  }
   return ctx.supervisor.launch({
     app: app.name,
     release,
+    port,
     cwd: dir,
     argv,
-    env: appEnv(envFor(ctx.db, app.name), app.port),
+    env: appEnv(envFor(ctx.db, app.name), port),
     logPath: appLogPath(ctx.home, app.name),
     graceMs: settings.graceMs,
     backoffMs: settings.backoffMs,
@@ -124,28 +116,11 @@ export function healthCheck(
   signal: AbortSignal,
 ): Promise<void> {
   return waitHealthy({
-    port: app.port,
+    port: launched.port,
     path: app.health,
     timeoutMs: settings.healthTimeoutMs,
     aliveMs: settings.aliveMs,
     exited: launched.exited,
     signal,
   })
-}
-
-/** Launch, health check, then supervision; an unhealthy process is stopped again. */
-export async function bringUp(
-  ctx: Context,
-  app: App,
-  release: string,
-  settings: Settings,
-): Promise<void> {
-  const launched = await launchRelease(ctx, app, release, settings)
-  try {
-    await healthCheck(app, launched, settings, ctx.signal)
-  } catch (error) {
-    await ctx.supervisor.stop(app.name)
-    throw error
-  }
-  ctx.supervisor.healthy(app.name)
 }
