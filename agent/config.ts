@@ -17,6 +17,8 @@ export type AgentConfig = {
   /** 0 picks a free port (tests); agent.json tells the CLI which. */
   apiPort: number
   heartbeatMs: number
+  /** First retry step of commit statuses and notifications; doubles per attempt. */
+  reportBackoffMs: number
   /** Deploy and supervision knobs (TOEHOLD_HEALTH_TIMEOUT, …); apps override them. */
   deploy: Settings
 }
@@ -45,6 +47,7 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
         ? port('--api-port', flags.apiPort)
         : fromEnv(env, 'TOEHOLD_API_PORT', port, 7171),
     heartbeatMs: fromEnv(env, 'TOEHOLD_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
+    reportBackoffMs: fromEnv(env, 'TOEHOLD_REPORT_BACKOFF_MS', parseCount, 1_000),
     deploy: readSettings(DEFAULT_SETTINGS, env, (error) => {
       throw error
     }),

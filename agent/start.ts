@@ -12,6 +12,7 @@ import { localUrl } from '../shared/net.ts'
 import { VERSION } from '../shared/version.ts'
 import type { AgentInfo } from './api/contract.ts'
 import { createApi } from './api/server.ts'
+import { webhookUrl } from './api/status.ts'
 import type { AgentConfig } from './config.ts'
 import { createEvents } from './core/events.ts'
 import { agentHome, ensureHome } from './core/home.ts'
@@ -19,8 +20,10 @@ import { loadIdentity } from './core/identity.ts'
 import { createAgentMetrics } from './core/metrics.ts'
 import { createDashboard } from './dashboard/index.ts'
 import { createDeployer } from './deploy/engine.ts'
+import { createHookManager } from './hosts/manage.ts'
 import { createIntake } from './intake/handler.ts'
 import { createDeliveryRecorder } from './intake/record.ts'
+import { startReporting } from './report/index.ts'
 import { getMeta, openState, setMeta, startCheckpoints } from './state/db.ts'
 import { pruneDeliveries } from './state/deliveries.ts'
 import { webhookApps } from './state/webhooks.ts'
@@ -63,6 +66,21 @@ export async function startAgent(
   const { relayUrl } = config
   // Until the relay's welcome names its public URL, webhook URLs use the address we dial.
   const dialled = relayUrl ? connectUrl(relayUrl).origin.replace(/^ws/, 'http') : null
+  // `tunnel` is read only once the agent runs (after it is assigned below).
+  const publicUrl = () => tunnel?.state().publicUrl ?? dialled
+  const hooks = createHookManager({
+    db,
+    log,
+    webhookUrl: (app) =>
+      webhookUrl({ db, deployer, instanceId: identity.instanceId, publicUrl }, app),
+  })
+  const reporting = startReporting({
+    db,
+    events,
+    deployer,
+    log,
+    backoffMs: config.reportBackoffMs,
+  })
   const tunnel = relayUrl
     ? startTunnel({
         relayUrl,
@@ -77,6 +95,8 @@ export async function startAgent(
           deployer
             .converge(webhookApps(db))
             .catch((error: Error) => log.error({ err: error }, 'convergence failed'))
+          // The relay may have moved: hooks registered at an older URL are reported.
+          hooks.audit().catch((error: Error) => log.error({ err: error }, 'webhook audit failed'))
         },
         onClose: () => {
           metrics.relayConnected.set(0)
@@ -90,13 +110,15 @@ export async function startAgent(
     db,
     deployer,
     instanceId: identity.instanceId,
-    publicUrl: () => tunnel?.state().publicUrl ?? dialled,
+    publicUrl,
     home,
     events,
     metrics,
     apiKey,
     log,
     tunnel: () => tunnel?.state() ?? null,
+    hooks,
+    notifier: reporting.notifier,
   }
   const api = createApi(deps, createDashboard(deps))
   const server = serve({
@@ -115,6 +137,7 @@ export async function startAgent(
     )
   }).catch(async (error) => {
     tunnel?.close()
+    reporting.stop()
     await deployer.shutdown()
     await checkpoints.stop()
     db.close()
@@ -153,6 +176,7 @@ export async function startAgent(
       closed ??= (async () => {
         clearInterval(pruner)
         tunnel?.close()
+        reporting.stop()
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         await deployer.shutdown()
         // Open event streams and log follows would hold the server open until they end.

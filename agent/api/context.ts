@@ -6,6 +6,8 @@ import { AppError } from '../core/errors.ts'
 import type { Events } from '../core/events.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
+import type { HookManager } from '../hosts/manage.ts'
+import type { Notifier } from '../report/notify.ts'
 import type { TunnelState } from './contract.ts'
 import type { StatusDeps } from './status.ts'
 
@@ -16,6 +18,10 @@ export type ApiDeps = StatusDeps & {
   apiKey: string
   log: Logger
   tunnel: () => TunnelState | null
+  /** Registration of webhooks on the git hosts. */
+  hooks: HookManager
+  /** Deploy notifications (`notify test` sends through it). */
+  notifier: Notifier
 }
 
 /** Largest JSON body the local API reads. */

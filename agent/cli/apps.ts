@@ -110,8 +110,15 @@ export function registerApps(program: Command): void {
     run(
       options,
       (client) =>
-        client.request<{ removed: string }>('DELETE', `/apps/${encodeURIComponent(name)}`),
-      (result) => `removed ${result.removed}`,
+        client.request<{ removed: string; notes: string[] }>(
+          'DELETE',
+          `/apps/${encodeURIComponent(name)}`,
+        ),
+      (result) =>
+        [
+          `removed ${result.removed}`,
+          ...result.notes.map((note) => paint('yellow', `note: ${note}`)),
+        ].join('\n'),
     ),
   )
 

@@ -1,0 +1,32 @@
+// Telling the outside what deployments did: commit statuses on the git host and notifications.
+// Both listen to the deploy events and never hold a deployment up.
+import type { Logger } from 'pino'
+import type { Events } from '../core/events.ts'
+import type { Deployer } from '../deploy/types.ts'
+import type { Db } from '../state/db.ts'
+import { createNotifier } from './notify.ts'
+import { createStatusReporter } from './statuses.ts'
+
+export type Reporting = ReturnType<typeof startReporting>
+
+export function startReporting(deps: {
+  db: Db
+  events: Events
+  deployer: Deployer
+  log: Logger
+  /** First retry step of host calls and notifications (TOEHOLD_REPORT_BACKOFF_MS). */
+  backoffMs: number
+}) {
+  const statuses = createStatusReporter({ ...deps, tuning: { backoffMs: deps.backoffMs } })
+  const notifier = createNotifier({
+    ...deps,
+    tuning: { attempts: 4, backoffMs: deps.backoffMs, timeoutMs: 10_000 },
+  })
+  return {
+    notifier,
+    stop() {
+      statuses.stop()
+      notifier.stop()
+    },
+  }
+}
