@@ -19,6 +19,8 @@ export type AgentConfig = {
   heartbeatMs: number
   /** First retry step of commit statuses and notifications; doubles per attempt. */
   reportBackoffMs: number
+  /** How long one call to a git host or a notification target may take. */
+  reportTimeoutMs: number
   /** Deploy and supervision knobs (TOEHOLD_HEALTH_TIMEOUT, …); apps override them. */
   deploy: Settings
 }
@@ -48,6 +50,7 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
         : fromEnv(env, 'TOEHOLD_API_PORT', port, 7171),
     heartbeatMs: fromEnv(env, 'TOEHOLD_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
     reportBackoffMs: fromEnv(env, 'TOEHOLD_REPORT_BACKOFF_MS', parseCount, 1_000),
+    reportTimeoutMs: fromEnv(env, 'TOEHOLD_REPORT_TIMEOUT_MS', parseCount, 10_000),
     deploy: readSettings(DEFAULT_SETTINGS, env, (error) => {
       throw error
     }),

@@ -80,6 +80,7 @@ export async function startAgent(
     deployer,
     log,
     backoffMs: config.reportBackoffMs,
+    timeoutMs: config.reportTimeoutMs,
   })
   const tunnel = relayUrl
     ? startTunnel({

@@ -16,12 +16,12 @@ export function startReporting(deps: {
   log: Logger
   /** First retry step of host calls and notifications (TOEHOLD_REPORT_BACKOFF_MS). */
   backoffMs: number
+  /** How long one call may take (TOEHOLD_REPORT_TIMEOUT_MS). */
+  timeoutMs: number
 }) {
-  const statuses = createStatusReporter({ ...deps, tuning: { backoffMs: deps.backoffMs } })
-  const notifier = createNotifier({
-    ...deps,
-    tuning: { attempts: 4, backoffMs: deps.backoffMs, timeoutMs: 10_000 },
-  })
+  const { backoffMs, timeoutMs } = deps
+  const statuses = createStatusReporter({ ...deps, tuning: { backoffMs, timeoutMs } })
+  const notifier = createNotifier({ ...deps, tuning: { attempts: 4, backoffMs, timeoutMs } })
   return {
     notifier,
     stop() {

@@ -76,13 +76,12 @@ export const targetOrigin = (url: string) => {
 }
 
 export type NotifyTuning = { attempts: number; backoffMs: number; timeoutMs: number }
-const DEFAULT_TUNING: NotifyTuning = { attempts: 4, backoffMs: 2_000, timeoutMs: 10_000 }
 
 /** Posts one notice to one target; resolves to null once it was taken, else the last reason. */
 export async function deliver(
   target: Target,
   notice: DeployNotice,
-  tuning: NotifyTuning = DEFAULT_TUNING,
+  tuning: NotifyTuning,
   signal?: AbortSignal,
 ): Promise<string | null> {
   let reason = 'not sent'
@@ -132,7 +131,7 @@ export function createNotifier(deps: {
   db: Db
   events: Events
   log: Logger
-  tuning?: NotifyTuning
+  tuning: NotifyTuning
 }) {
   const { db, log } = deps
   const stop = new AbortController()
