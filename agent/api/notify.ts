@@ -8,7 +8,8 @@ import { addTarget, getTarget, listTargets, removeTarget, type Target } from '..
 import { type ApiDeps, readJson } from './context.ts'
 import { NOTIFY_FORMATS, NOTIFY_ON, type NotifyAdded, type NotifyTarget } from './contract.ts'
 
-const shown = (target: Target): NotifyTarget => {
+/** A target as the API and the dashboard show it: the URL only up to its host. */
+export const shown = (target: Target): NotifyTarget => {
   const url = new URL(target.url)
   return {
     id: target.id,

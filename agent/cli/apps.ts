@@ -16,8 +16,9 @@ function describe(app: AppStatus): string {
     `  repo      ${app.repo} (${app.branch})`,
     `  release   ${app.release ?? '-'}  commit ${short(app.commit)}${app.pid ? `  pid ${app.pid}` : ''}`,
     `  port      ${app.port ?? '-'}  health ${app.health}`,
-    `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}) ${app.webhook.url ?? ''}` : 'not set up'}`,
+    `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}, ${app.webhook.mode}) ${app.webhook.url ?? ''}` : 'not set up'}`,
   ]
+  if (app.webhook?.problem) lines.push(paint('yellow', `            ${app.webhook.problem}`))
   if (last) {
     lines.push(
       `  last      #${last.id} ${status(last.status)}${last.stage && last.status !== 'live' ? ` at ${last.stage}` : ''} ${short(last.commit)} ${ago(last.finishedAt ?? last.startedAt)}${last.reason ? `\n            ${paint('red', last.reason)}` : ''}`,

@@ -34,13 +34,15 @@ type Slot = {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
-/** The commit status a deployment event stands for; null for `queued` (nothing ran yet). */
+/** The commit status a deployment event stands for; null until the deployed commit is known. */
 export function statusFor(event: DeploymentEvent, totalMs: number | null): Wanted | null {
   const context = `toehold/${event.app}`
   switch (event.status) {
     case 'queued':
       return null
     case 'running':
+      // While fetching, the commit is still the pushed one: the deployed head is known after.
+      if (event.stage === 'fetching' || event.stage === null) return null
       return {
         state: 'pending',
         description: `deploying: ${event.stage ?? 'starting'}`,
