@@ -1,8 +1,10 @@
 // API bases from repo URLs and providers, and the waits a host's rate-limit answer asks for.
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { hostTarget, repoLocation } from '../agent/hosts/base.ts'
-import { rateLimitWait } from '../agent/hosts/http.ts'
+import { allPages, HostError, rateLimitWait } from '../agent/hosts/http.ts'
 
 test('API bases come from the repo URL and the provider', async () => {
   assert.deepEqual(await hostTarget('https://github.com/acme/blog.git', 'github'), {
@@ -86,4 +88,33 @@ test('rate-limit answers: Retry-After, X-RateLimit-Reset, GitLab RateLimit-Reset
     'a scope refusal',
   )
   assert.equal(rateLimitWait(404, new Headers(), now), null)
+})
+
+test('a pagination link to another origin is refused: the token goes to its own host only', async () => {
+  const seen: (string | undefined)[] = []
+  const elsewhere = createServer((req, res) => {
+    seen.push(req.headers.authorization)
+    res.writeHead(200, { 'content-type': 'application/json' }).end('[]')
+  })
+  await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve))
+  const other = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`
+  const host = createServer((_req, res) => {
+    res
+      .writeHead(200, {
+        'content-type': 'application/json',
+        link: `<${other}/steal?page=2>; rel="next"`,
+      })
+      .end('[{"id":1}]')
+  })
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
+  const base = `http://127.0.0.1:${(host.address() as AddressInfo).port}/api/v3`
+  const listed = await allPages(
+    { base, headers: { authorization: 'Bearer secret-token' }, errorText: () => 'x' },
+    '/repos/a/b/hooks',
+  ).catch((error: unknown) => error)
+  assert.ok(listed instanceof HostError)
+  assert.match(listed.message, /refusing to send the token to http:\/\/127\.0\.0\.1:\d+/)
+  assert.deepEqual(seen, [])
+  host.close()
+  elsewhere.close()
 })

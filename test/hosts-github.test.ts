@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { toehold } from './helpers/cli.ts'
-import { appRepo, freePort, PATH, until } from './helpers/deploy.ts'
+import { appRepo, assertNoSecret, freePort, PATH, until } from './helpers/deploy.ts'
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.ts'
 import {
   type AgentProc,
@@ -187,7 +187,7 @@ test('a token without the hook scope leaves the webhook manual with GitHub’s r
   assert.equal(manual.json.registration.mode, 'manual')
   assert.match(
     manual.json.registration.reason,
-    /GitHub answered 404: Not Found \(GitHub answers 404 when the token may not manage/,
+    /GitHub answered 404: Not Found \(GitHub answers 404 when the token lacks the permission\)/,
   )
   assert.equal(manual.json.url, classic.hookUrl, 'the URL to paste')
   assert.equal(github.hooks(classic.full).length, 0)
@@ -224,6 +224,10 @@ test('a hook deleted on the host is reported by status and recreated by --regist
   assert.equal(github.hooks(full).length, 1)
   const healthy = await toehold(agent.home, ['webhook', 'status', name, '--json'])
   assert.equal(healthy.json.registration.problem, null)
+  const human = await toehold(agent.home, ['webhook', 'enable', name, '--register'])
+  assert.equal(human.code, 0, human.stderr)
+  assert.match(human.stdout, /registered on GitHub: hook \d+ updated/)
+  assert.match(human.stdout, /GitHub's ping arrived through the relay: the path works\./)
 })
 
 test('rotate puts the new secret on the host; disable and app remove delete the hook', async () => {
@@ -355,4 +359,11 @@ test('the relay moved: the audit reports every stale hook, register --all moves 
   assert.equal(github.hooks(full).length, 1)
   const clean = await toehold(agent.home, ['webhook', 'status', name, '--json'])
   assert.equal(clean.json.registration.problem, null)
+})
+
+test('the tokens never reach the log, the home’s files or the relay', () => {
+  const tokens = [TOKEN, 'ghp_no_hooks', 'github_pat_no_webhooks']
+  assertNoSecret(agent, tokens)
+  for (const token of tokens)
+    assert.ok(!relay.lines.some((line) => JSON.stringify(line).includes(token)))
 })

@@ -109,8 +109,7 @@ export type AppStatus = {
 }
 
 /** auto: registered through the host's API; manual: pasted by hand; polling: no webhook needed. */
-export const HOOK_MODES = ['auto', 'manual', 'polling'] as const
-export type HookMode = (typeof HOOK_MODES)[number]
+export type HookMode = 'auto' | 'manual' | 'polling'
 
 /** The webhook as the git host holds it (`GET /apps/:app/webhook`'s `registration`). */
 export type HookRegistration = {

@@ -8,7 +8,7 @@ import { cut, type HookSpec, type HostApi, type RemoteHook } from './types.ts'
 type Hook = { id: number; config: { url?: string } }
 
 /** GitHub's limit for a status description. */
-export const GITHUB_DESCRIPTION = 140
+const GITHUB_DESCRIPTION = 140
 
 function errorText(status: number, body: unknown): string {
   const { message, errors } = (body ?? {}) as { message?: string; errors?: { message?: string }[] }
@@ -17,10 +17,8 @@ function errorText(status: number, body: unknown): string {
     .filter(Boolean)
     .join('; ')
   const text = [message ?? `HTTP ${status}`, detail].filter(Boolean).join(': ')
-  // GitHub hides a repository the token may not administer behind a 404.
-  return status === 404
-    ? `${text} (GitHub answers 404 when the token may not manage this repository's webhooks)`
-    : text
+  // GitHub hides what a token may not touch behind a 404, as if the repository did not exist.
+  return status === 404 ? `${text} (GitHub answers 404 when the token lacks the permission)` : text
 }
 
 const hookBody = (spec: HookSpec) => ({

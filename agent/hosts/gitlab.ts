@@ -8,7 +8,7 @@ import { type CommitState, cut, type HookSpec, type HostApi, type RemoteHook } f
 type Hook = { id: number; url: string }
 
 /** GitLab's limit for a status description. */
-export const GITLAB_DESCRIPTION = 255
+const GITLAB_DESCRIPTION = 255
 
 function errorText(status: number, body: unknown): string {
   const { message, error, error_description } = (body ?? {}) as {

@@ -156,7 +156,3 @@ export async function allPages<T>(http: HostHttp, path: string, maxPages = 50): 
   }
   return items
 }
-
-/** A host's answer that means the token may not do this (manual mode), not that the host is down. */
-export const refused = (error: unknown) =>
-  error instanceof HostError && [401, 403, 404, 422].includes(error.status)

@@ -12,6 +12,7 @@ import {
   autoRegistrations,
   getRegistration,
   saveAuto,
+  saveDeregistered,
   saveUnregistered,
   setProblem,
 } from '../state/hooks.ts'
@@ -23,7 +24,7 @@ import { deregisterHook, registerHook } from './register.ts'
 import type { HostApi } from './types.ts'
 
 /** How long `enable --register` waits for the host's test delivery to come back. */
-export const TEST_WAIT_MS = 8_000
+const TEST_WAIT_MS = 8_000
 /** The interval `--poll` sets when the app has none. */
 const FALLBACK_POLL_MS = 300_000
 
@@ -171,7 +172,7 @@ export function createHookManager(deps: {
     if ('reason' in resolved) return `the hook stays on the git host: ${resolved.reason}`
     try {
       const deleted = await deregisterHook(resolved.api, url, { id: known.hookId, url })
-      saveUnregistered(db, name, 'manual', resolved.target.kind, null)
+      saveDeregistered(db, name)
       log.info({ app: name, deleted }, 'webhook deleted on the git host')
       return null
     } catch (error) {

@@ -7,8 +7,6 @@ import type { Db } from '../state/db.ts'
 import { createNotifier } from './notify.ts'
 import { createStatusReporter } from './statuses.ts'
 
-export type Reporting = ReturnType<typeof startReporting>
-
 export function startReporting(deps: {
   db: Db
   events: Events

@@ -12,7 +12,7 @@ import { type Target, targetsFor } from '../state/notify.ts'
 type DeploymentEvent = Extract<AgentEvent, { type: 'deployment' }>
 
 /** A Standard Webhooks signature: v1,base64(HMAC-SHA256(key, "<id>.<timestamp>.<body>")). */
-export function signStandard(secret: string, id: string, timestamp: number, body: string): string {
+function signStandard(secret: string, id: string, timestamp: number, body: string): string {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64')
   return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`
 }
@@ -26,7 +26,7 @@ function sentence(notice: DeployNotice): string {
 }
 
 /** The request a target gets for a notice, in its format. */
-export function requestFor(
+function requestFor(
   target: Target,
   notice: DeployNotice,
 ): { headers: Record<string, string>; body: string } {
@@ -67,7 +67,7 @@ export function requestFor(
 }
 
 /** Only the origin of a target: a Slack or Discord URL is itself a secret. */
-export const targetOrigin = (url: string) => {
+const targetOrigin = (url: string) => {
   try {
     return new URL(url).origin
   } catch {
@@ -75,10 +75,10 @@ export const targetOrigin = (url: string) => {
   }
 }
 
-export type NotifyTuning = { attempts: number; backoffMs: number; timeoutMs: number }
+type NotifyTuning = { attempts: number; backoffMs: number; timeoutMs: number }
 
 /** Posts one notice to one target; resolves to null once it was taken, else the last reason. */
-export async function deliver(
+async function deliver(
   target: Target,
   notice: DeployNotice,
   tuning: NotifyTuning,
@@ -111,7 +111,7 @@ export async function deliver(
   return reason
 }
 
-export function noticeOf(event: DeploymentEvent): DeployNotice | null {
+function noticeOf(event: DeploymentEvent): DeployNotice | null {
   if (event.status !== 'live' && event.status !== 'failed') return null
   return {
     type: event.status === 'live' ? 'deployment.live' : 'deployment.failed',

@@ -35,7 +35,7 @@ type Slot = {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
 /** The commit status a deployment event stands for; null until the deployed commit is known. */
-export function statusFor(event: DeploymentEvent, totalMs: number | null): Wanted | null {
+function statusFor(event: DeploymentEvent, totalMs: number | null): Wanted | null {
   const context = `toehold/${event.app}`
   switch (event.status) {
     case 'queued':

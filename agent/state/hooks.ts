@@ -83,6 +83,11 @@ export function setProblem(db: Db, app: string, problem: string | null): void {
   )
 }
 
-export function forgetRegistration(db: Db, app: string): void {
-  statement(db, 'DELETE FROM hook_registrations WHERE app = ?').run(app)
+/** The hook was deleted on the host (disable, app remove): nothing of it is kept. */
+export function saveDeregistered(db: Db, app: string): void {
+  statement(
+    db,
+    `UPDATE hook_registrations SET mode = 'manual', hook_id = NULL, url = NULL, reason = NULL,
+       problem = NULL, updated_at = ? WHERE app = ?`,
+  ).run(Date.now(), app)
 }

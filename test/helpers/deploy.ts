@@ -222,7 +222,11 @@ export const open = (path: string) => writeFile(path, 'go\n')
 
 /** Asserts no secret appears in the agent's output, in any file of its home but the state
  *  database (where `env set` keeps it by design), or in the given API answers. */
-export function assertNoSecret(agent: Agent, secrets: string[], answers: unknown[] = []) {
+export function assertNoSecret(
+  agent: Pick<Agent, 'lines' | 'stderr' | 'home'>,
+  secrets: string[],
+  answers: unknown[] = [],
+) {
   const texts: [string, string][] = [
     ['agent stdout', agent.lines.map((line) => JSON.stringify(line)).join('\n')],
     ['agent stderr', agent.stderr],
