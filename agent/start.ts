@@ -73,6 +73,7 @@ export async function startAgent(
     log,
     webhookUrl: (app) =>
       webhookUrl({ db, deployer, instanceId: identity.instanceId, publicUrl }, app),
+    tuning: { timeoutMs: config.reportTimeoutMs },
   })
   const reporting = startReporting({
     db,

@@ -3,6 +3,9 @@
 // and every deployment is reported on the commit. The fake is checked against GitHub's OpenAPI.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import type { HostTarget } from '../agent/hosts/base.ts'
+import { githubApi } from '../agent/hosts/github.ts'
+import { registerHook } from '../agent/hosts/register.ts'
 import { toehold } from './helpers/cli.ts'
 import { appRepo, assertNoSecret, freePort, PATH, until } from './helpers/deploy.ts'
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.ts'
@@ -25,7 +28,9 @@ before(async () => {
   github = await startFakeGitHub({ pageSize: 2 })
   github.grant(TOKEN, 'admin')
   relay = await startRelay()
-  agent = await startAgent(relay, { env: { PATH, TOEHOLD_REPORT_BACKOFF_MS: '50' } })
+  agent = await startAgent(relay, {
+    env: { PATH, TOEHOLD_REPORT_BACKOFF_MS: '50', TOEHOLD_REPORT_TIMEOUT_MS: '2000' },
+  })
   await Promise.all([agent.waitFor((line) => line.msg === 'recovered'), connected(agent)])
 })
 
@@ -278,6 +283,11 @@ test('GitHub down: enable still completes in manual mode; statuses refused leave
   assert.equal(enabled.json.registration.mode, 'manual')
   assert.match(enabled.json.registration.reason, /GitHub answered 503/)
   assert.ok(Date.now() - started < 15_000)
+  github.state.fault = { kind: 'hang' }
+  const slow = await enable(name)
+  assert.equal(slow.code, 0, slow.stderr)
+  assert.equal(slow.json.registration.mode, 'manual')
+  assert.match(slow.json.registration.reason, /timed out/)
   github.state.fault = null
 
   const registered = await enable(name)
@@ -366,4 +376,28 @@ test('the tokens never reach the log, the home’s files or the relay', () => {
   assertNoSecret(agent, tokens)
   for (const token of tokens)
     assert.ok(!relay.lines.some((line) => JSON.stringify(line).includes(token)))
+})
+
+test('two registrations racing end in one hook: the loser takes GitHub’s 422 and updates the winner’s', async () => {
+  const full = 'acme/race'
+  github.addRepo(full, appRepo().remote)
+  const target: HostTarget = {
+    kind: 'github',
+    api: `${github.origin}/api/v3`,
+    repo: full,
+    origin: github.origin,
+  }
+  const spec = { url: 'https://relay.example/hooks/inst/race', secret: 'race-secret-0123456789' }
+  const [a, b] = await Promise.all([
+    registerHook(githubApi(target, TOKEN), spec, { id: null, url: null }),
+    registerHook(githubApi(target, TOKEN), spec, { id: null, url: null }),
+  ])
+  assert.equal(a.id, b.id)
+  assert.deepEqual([a.created, b.created].sort(), [false, true])
+  assert.equal(github.hooks(full).length, 1)
+  assert.ok(
+    github.state.requests.some(
+      (r) => r.method === 'POST' && r.path === `/repos/${full}/hooks` && r.status === 422,
+    ),
+  )
 })

@@ -40,6 +40,7 @@ export type Delivered = { hook: number; event: string; status: number; body: unk
 export type Fault =
   | { kind: 'rate-limit'; count: number; retryAfter?: number; resetIn?: number }
   | { kind: 'down' }
+  | { kind: 'hang' }
   | { kind: 'fail-writes'; status: number }
 
 /** Who the fake says made a status or deployment (GitHub's simple-user). */
@@ -165,6 +166,8 @@ export async function startFakeGitHub(options: { pageSize?: number } = {}) {
     }
     const fault = state.fault
     if (fault?.kind === 'down') return send(503, { message: 'Service Unavailable' }, {}, false)
+    // A host that takes the request and never answers.
+    if (fault?.kind === 'hang') return
     if (fault?.kind === 'rate-limit' && fault.count > 0) {
       fault.count -= 1
       const reset = Math.ceil(Date.now() / 1000) + (fault.resetIn ?? 60)
