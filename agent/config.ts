@@ -44,10 +44,7 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
     relayUrl: flags.relay || env.TOEHOLD_RELAY || null,
     registrationToken: flags.registrationToken || env.TOEHOLD_REGISTRATION_TOKEN || null,
     apiHost: flags.apiHost || '127.0.0.1',
-    apiPort:
-      flags.apiPort !== undefined
-        ? port('--api-port', flags.apiPort)
-        : fromEnv(env, 'TOEHOLD_API_PORT', port, 7171),
+    apiPort: port('--api-port', flags.apiPort ?? '7171'),
     heartbeatMs: fromEnv(env, 'TOEHOLD_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
     reportBackoffMs: fromEnv(env, 'TOEHOLD_REPORT_BACKOFF_MS', parseCount, 1_000),
     reportTimeoutMs: fromEnv(env, 'TOEHOLD_REPORT_TIMEOUT_MS', parseCount, 10_000),

@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import type { Deployment } from '../agent/api/contract.ts'
-import { finished, freePort, PATH, startAgent } from '../test/helpers/deploy.ts'
+import { freePort, PATH, startAgent } from '../test/helpers/agent.ts'
+import { finished } from '../test/helpers/deploy.ts'
 import { createRepo } from '../test/helpers/git-repo.ts'
 
 export type DeployBench = {

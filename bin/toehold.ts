@@ -35,7 +35,7 @@ program
   .description('run the home agent: keeps a tunnel to the relay, verifies webhooks, deploys')
   .option('--relay <url>', 'relay URL, e.g. wss://relay.example.com (env TOEHOLD_RELAY)')
   .option('--home <dir>', 'state directory (env TOEHOLD_HOME, default ~/.toehold)')
-  .option('--api-port <port>', 'local API and dashboard port', '7171')
+  .option('--api-port <port>', 'local API and dashboard port (default 7171)')
   .option(
     '--api-host <host>',
     'address for the local API (default 127.0.0.1; open to a LAN with care)',

@@ -3,14 +3,15 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import parsePrometheus from 'parse-prometheus-text-format'
-import { addApp, appRepo, deploy, freePort, startAgent } from './helpers/deploy.ts'
-import { connected, startRelay } from './helpers/procs.ts'
+import { connected, freePort, startAgent } from './helpers/agent.ts'
+import { addApp, appRepo, deploy } from './helpers/deploy.ts'
+import { startRelay } from './helpers/procs.ts'
 
 it('exposes relay connection, app health, restarts, deployments and resources', {
   timeout: 90_000,
 }, async () => {
   const relay = await startRelay()
-  const agent = await startAgent({ relay: relay.url })
+  const agent = await startAgent({ relay })
   try {
     await connected(agent)
     const port = await freePort()

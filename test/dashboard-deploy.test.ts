@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
+import { type Agent, connected, freePort, startAgent } from './helpers/agent.ts'
 import {
   apiKeyOf,
   assertFitsWidth,
@@ -13,16 +14,8 @@ import {
   screenshot,
   signIn,
 } from './helpers/browser.ts'
-import {
-  type Agent,
-  addApp,
-  answer,
-  answers,
-  appRepo,
-  freePort,
-  startAgent,
-} from './helpers/deploy.ts'
-import { connected, type RelayProc, startRelay } from './helpers/procs.ts'
+import { addApp, answer, answers, appRepo } from './helpers/deploy.ts'
+import { type RelayProc, startRelay } from './helpers/procs.ts'
 
 const T = { timeout: 60_000 }
 const DEPLOY = { timeout: 45_000 }
@@ -62,7 +55,7 @@ describe('dashboard: deploy, fail, roll back', () => {
 
   before(async () => {
     relay = await startRelay()
-    agent = await startAgent({ relay: relay.url })
+    agent = await startAgent({ relay })
     await connected(agent)
     port = await freePort()
     await addApp(agent, 'shop', repo, { port })

@@ -7,10 +7,12 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
+import { type Agent, connected, freePort, startAgent } from './helpers/agent.ts'
 import { apiKeyOf, type Browser, openBrowser, screenshot, signIn } from './helpers/browser.ts'
-import { type Agent, appRepo, freePort, startAgent, until } from './helpers/deploy.ts'
+import { appRepo } from './helpers/deploy.ts'
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.ts'
-import { connected, type RelayProc, startRelay } from './helpers/procs.ts'
+import { type RelayProc, startRelay } from './helpers/procs.ts'
+import { until } from './helpers/wait.ts'
 
 const TOKEN = 'ghp_dashboard_token_0123456789'
 let github: FakeGitHub
@@ -22,7 +24,7 @@ before(async () => {
   github = await startFakeGitHub()
   github.grant(TOKEN, 'admin')
   relay = await startRelay()
-  agent = await startAgent({ relay: relay.url, env: { TOEHOLD_REPORT_BACKOFF_MS: '50' } })
+  agent = await startAgent({ relay, env: { TOEHOLD_REPORT_BACKOFF_MS: '50' } })
   await connected(agent)
   browser = await openBrowser()
   await signIn(browser.page, agent.url, apiKeyOf(agent.home))

@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { sign } from '@octokit/webhooks-methods'
 import { Webhook } from 'standardwebhooks'
+import { type Agent, connected, startAgent } from './helpers/agent.ts'
 import { apiKeyOf, type Browser, openBrowser, screenshot } from './helpers/browser.ts'
-import { type Agent, addApp, appRepo, startAgent } from './helpers/deploy.ts'
-import { connected, type RelayProc, startRelay } from './helpers/procs.ts'
+import { addApp, appRepo } from './helpers/deploy.ts'
+import { type RelayProc, startRelay } from './helpers/procs.ts'
 
 const T = { timeout: 30_000 }
 
@@ -79,7 +80,7 @@ describe('dashboard: sign-in, CSRF, webhook', () => {
 
   before(async () => {
     relay = await startRelay()
-    agent = await startAgent({ relay: relay.url })
+    agent = await startAgent({ relay })
     const welcome = await connected(agent)
     assert.ok(welcome)
     await addApp(agent, 'blog', repo)

@@ -4,18 +4,10 @@
 import assert from 'node:assert/strict'
 import { createHmac, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import {
-  type Agent,
-  addApp,
-  answers,
-  appRepo,
-  deploy,
-  finished,
-  freePort,
-  startAgent,
-  until,
-} from './helpers/deploy.ts'
+import { type Agent, freePort, startAgent } from './helpers/agent.ts'
+import { addApp, answers, appRepo, deploy, finished } from './helpers/deploy.ts'
 import { type RelayProc, startRelay, tempDir } from './helpers/procs.ts'
+import { until } from './helpers/wait.ts'
 
 const T = { timeout: 60_000 }
 
@@ -55,7 +47,7 @@ describe('deploys nobody asked for', { concurrency: true }, () => {
     'a signed push through the relay deploys; a commit not on the branch is refused',
     T,
     async () => {
-      const agent = await startAgent({ relay: relay.url })
+      const agent = await startAgent({ relay })
       await connected(agent)
       const repo = appRepo()
       const port = await freePort()
@@ -90,7 +82,7 @@ describe('deploys nobody asked for', { concurrency: true }, () => {
 
   test('pushes missed while the agent was down deploy when its tunnel comes up', T, async () => {
     const home = tempDir('toehold-home-')
-    let agent = await startAgent({ home, relay: relay.url })
+    let agent = await startAgent({ home, relay })
     await connected(agent)
     const repo = appRepo()
     const port = await freePort()
@@ -103,7 +95,7 @@ describe('deploys nobody asked for', { concurrency: true }, () => {
     await agent.kill()
 
     const missed = repo.commit({ 'version.txt': 'v2\n' }, 'v2, pushed while the agent was down')
-    agent = await startAgent({ home, relay: relay.url })
+    agent = await startAgent({ home, relay })
     const converged = await until(async () => {
       const [newest] = (await agent.api('GET', '/apps/app/deployments?limit=1')).body
       return newest.trigger === 'converge' && newest
@@ -115,7 +107,7 @@ describe('deploys nobody asked for', { concurrency: true }, () => {
 
     // Another reconnect with nothing new: nothing deploys.
     await agent.kill()
-    agent = await startAgent({ home, relay: relay.url })
+    agent = await startAgent({ home, relay })
     await agent.waitFor((line) => line.msg === 'converged', 'convergence')
     assert.equal((await agent.api('GET', '/apps/app/deployments?limit=1')).body[0].id, live.id)
     await agent.kill()

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { freePort, startAgent } from './helpers/agent.ts'
 import {
   addApp,
   alive,
@@ -16,13 +17,11 @@ import {
   deployment,
   fifo,
   finished,
-  freePort,
   logLine,
   open,
-  startAgent,
-  until,
 } from './helpers/deploy.ts'
 import { tempDir } from './helpers/procs.ts'
+import { until } from './helpers/wait.ts'
 
 const T = { timeout: 90_000 }
 

@@ -8,9 +8,9 @@ import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { type Agent, freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
 import {
-  type Agent,
   addApp,
   alive,
   answer,
@@ -20,12 +20,10 @@ import {
   deployment,
   fifo,
   finished,
-  freePort,
   open,
-  startAgent,
-  until,
 } from './helpers/deploy.ts'
 import { BIN } from './helpers/procs.ts'
+import { until } from './helpers/wait.ts'
 
 const T = { timeout: 60_000 }
 

@@ -7,10 +7,12 @@ import type { HostTarget } from '../agent/hosts/base.ts'
 import { hostApi } from '../agent/hosts/client.ts'
 import { HostError } from '../agent/hosts/http.ts'
 import { registerHook } from '../agent/hosts/register.ts'
+import { type Agent, connected, freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
-import { appRepo, freePort, PATH, until } from './helpers/deploy.ts'
+import { appRepo } from './helpers/deploy.ts'
 import { type FakeHost, type HostKind, startFakeHost } from './helpers/fake-hosts.ts'
-import { type AgentProc, connected, startAgent, startRelay, stopAll } from './helpers/procs.ts'
+import { startRelay, stopAll } from './helpers/procs.ts'
+import { until } from './helpers/wait.ts'
 
 const TOKEN = 'host-admin-token-0123456789'
 const URL_NOW = 'https://relay.example/hooks/inst/blog'
@@ -137,10 +139,8 @@ for (const kind of ['gitlab', 'gitea'] as const) {
     const host = await startFakeHost(kind)
     host.grant(TOKEN, 'admin')
     const relay = await startRelay()
-    const agent: AgentProc = await startAgent(relay, {
-      env: { PATH, TOEHOLD_REPORT_BACKOFF_MS: '50' },
-    })
-    await Promise.all([agent.waitFor((line) => line.msg === 'recovered'), connected(agent)])
+    const agent: Agent = await startAgent({ relay, env: { TOEHOLD_REPORT_BACKOFF_MS: '50' } })
+    await connected(agent)
     const repo = appRepo()
     const url = host.addRepo('acme/blog', repo.remote)
     const added = await toehold(

@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import examples from '@octokit/webhooks-examples/api.github.com/index.json' with { type: 'json' }
 import { sign } from '@octokit/webhooks-methods'
+import { connected, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
 import { createRepo } from './helpers/git-repo.ts'
-import { connected, startAgent } from './helpers/procs.ts'
 import { type Stack, startStack } from './helpers/stack.ts'
 
 type Example = { name: string; examples: Record<string, unknown>[] }
@@ -290,7 +290,7 @@ describe('persistence', () => {
     const delivery = crypto.randomUUID()
     assert.equal((await github('push', pushToMaster, { delivery })).status, 202)
     await stack.agent.kill('SIGTERM')
-    const agent = await startAgent(stack.relay, { home: stack.agent.home })
+    const agent = await startAgent({ relay: stack.relay, home: stack.agent.home })
     stack.agent = agent
     await connected(agent)
     const again = await github('push', pushToMaster, { delivery })

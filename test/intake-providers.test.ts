@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { Webhook } from 'standardwebhooks'
 import type { Delivery } from '../shared/protocol.ts'
+import { connected, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
 import { startFakeRelay } from './helpers/fake-relay.ts'
-import { connected, startAgent } from './helpers/procs.ts'
 import { type Stack, startStack } from './helpers/stack.ts'
 
 const fixture = (name: string) =>
@@ -262,7 +262,7 @@ describe('rev.host and Standard Webhooks', () => {
 describe("the relay's redeliveries", () => {
   it('never start a second deployment, sealed or not', async () => {
     const relay = await startFakeRelay()
-    const agent = await startAgent(relay, { registrationToken: null })
+    const agent = await startAgent({ relay, registrationToken: null })
     try {
       await agent.waitFor((line) => line.msg === 'local API listening')
       const first = relay.nextConnection()
@@ -324,7 +324,7 @@ describe("the relay's redeliveries", () => {
 
   it('catch a copy sent in the same burst, before the first one is written down', async () => {
     const relay = await startFakeRelay()
-    const agent = await startAgent(relay, { registrationToken: null })
+    const agent = await startAgent({ relay, registrationToken: null })
     try {
       const { socket } = await relay.nextConnection()
       await agent.waitFor((line) => line.msg === 'local API listening')
@@ -372,7 +372,7 @@ describe("the relay's redeliveries", () => {
 
   it('answers an undecryptable sealed delivery (so it leaves the queue) and keeps the tunnel', async () => {
     const relay = await startFakeRelay()
-    const agent = await startAgent(relay, { registrationToken: null })
+    const agent = await startAgent({ relay, registrationToken: null })
     try {
       const { socket } = await relay.nextConnection()
       await connected(agent)

@@ -6,17 +6,11 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { Webhook } from 'standardwebhooks'
+import { type Agent, freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
-import {
-  type Agent,
-  addApp,
-  appRepo,
-  deploy,
-  freePort,
-  startAgent,
-  until,
-} from './helpers/deploy.ts'
+import { addApp, appRepo, deploy } from './helpers/deploy.ts'
 import { stopAll } from './helpers/procs.ts'
+import { until } from './helpers/wait.ts'
 
 type Received = { path: string; headers: IncomingHttpHeaders; body: string }
 

@@ -2,14 +2,15 @@
 // bound address with a warning), and client addresses taken from a trusted proxy for rate limits.
 import assert from 'node:assert/strict'
 import { after, it } from 'node:test'
+import { connected, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
-import { connected, startAgent, startRelay, stopAll } from './helpers/procs.ts'
+import { startRelay, stopAll } from './helpers/procs.ts'
 
 after(() => stopAll())
 
 it('puts --public-url in webhook URLs, and warns when it has to use the bound address', async () => {
   const named = await startRelay({ args: ['--public-url', 'https://hooks.example.com/'] })
-  const agent = await startAgent(named)
+  const agent = await startAgent({ relay: named })
   await Promise.all([connected(agent), agent.waitFor((line) => line.msg === 'local API listening')])
   await toehold(agent.home, ['app', 'add', 'site', '--repo', process.cwd()])
   const hook = await toehold(agent.home, ['webhook', 'enable', 'site', '--json'])
@@ -39,7 +40,7 @@ async function post(url: string, n: number, from: string) {
 it('rate-limits by the address a trusted proxy reports, and ignores the header otherwise', async () => {
   const env = { RELAY_RATE_IP: '2', RELAY_RATE_INSTANCE: '0' }
   const trusting = await startRelay({ env: { ...env, RELAY_TRUST_PROXY: '1' } })
-  const viaProxy = await startAgent(trusting)
+  const viaProxy = await startAgent({ relay: trusting })
   await connected(viaProxy)
   const url = viaProxy.webhookUrl('site')
   assert.deepEqual(await post(url, 3, '203.0.113.7'), [404, 404, 429])
@@ -50,7 +51,7 @@ it('rate-limits by the address a trusted proxy reports, and ignores the header o
   )
 
   const direct = await startRelay({ env })
-  const agent = await startAgent(direct)
+  const agent = await startAgent({ relay: direct })
   await connected(agent)
   const spoofed = [
     ...(await post(agent.webhookUrl('site'), 2, '203.0.113.7')),

@@ -7,12 +7,11 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { JWK } from 'jose'
 import { instanceIdOf } from '../shared/ids.ts'
+import { connected, startAgent } from './helpers/agent.ts'
 import {
-  connected,
   REGISTRATION_TOKEN,
   type RelayProc,
   spawnToehold,
-  startAgent,
   startRelay,
   stopAll,
   tempDir,
@@ -25,10 +24,9 @@ import {
   type Opened,
   type Refused,
   rawConnect,
-  readTree,
-  revealing,
   type TestKeys,
 } from './helpers/relay-peers.ts'
+import { assertNoSecret } from './helpers/secrets.ts'
 
 after(async () => {
   closePeers()
@@ -153,25 +151,23 @@ describe('registration token', () => {
     assert.match(token, /^[\w-]{43}$/, '32 random bytes, base64url')
     assert.equal(JSON.stringify(relay.lines).includes(token), false, 'not in the log')
 
-    const refused = await startAgent(relay) // with the test suite's token, not this relay's
+    const refused = await startAgent({ relay }) // with the test suite's token, not this relay's
     const reason = await refused.waitFor((line) => line.msg === 'relay refused the connection')
     assert.match(String(reason.reason), /401.*registration token/)
     await refused.kill()
 
-    const agent = await startAgent(relay, { registrationToken: token })
+    const agent = await startAgent({ relay, registrationToken: token })
     await connected(agent)
     await agent.kill()
     assert.equal((await relay.kill()).code, 0)
-    for (const { path, bytes } of readTree(relay.dataDir)) {
-      for (const form of revealing(token)) assert.equal(bytes.includes(form), false, path)
-    }
+    assertNoSecret({ token }, { dirs: [relay.dataDir] })
 
     // Restarted on the same data: no new token, and the first one still registers agents.
     const again = await startRelay({
       dataDir: relay.dataDir,
       env: { RELAY_REGISTRATION_TOKEN: '' },
     })
-    const second = await startAgent(again, { registrationToken: token })
+    const second = await startAgent({ relay: again, registrationToken: token })
     await connected(second)
     assert.equal(again.stderr.includes('registration token'), false, again.stderr)
     await second.kill()
@@ -199,7 +195,7 @@ describe('agent identity', () => {
   test('key file 0600 in a 0700 home; instance id = 20 base32 chars, stable', T, async () => {
     const relay = await startRelay()
     const home = join(tempDir(), 'not', 'yet', 'there')
-    const agent = await startAgent(relay, { home })
+    const agent = await startAgent({ relay, home })
     await connected(agent)
     assert.equal(statSync(home).mode & 0o777, 0o700)
     const keyFile = join(home, 'key.json')
@@ -212,7 +208,7 @@ describe('agent identity', () => {
     await agent.kill()
 
     // Same key, same instance; known to the relay, so no registration token is needed.
-    const restarted = await startAgent(relay, { home, registrationToken: null })
+    const restarted = await startAgent({ relay, home, registrationToken: null })
     assert.equal(restarted.instance, agent.instance)
     await connected(restarted)
     assert.equal(statSync(keyFile).mode & 0o777, 0o600)

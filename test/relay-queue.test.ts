@@ -4,7 +4,8 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, describe, test } from 'node:test'
 import type { Answer } from '../agent/tunnel/client.ts'
-import { connected, type RelayProc, startAgent, startRelay, stopAll } from './helpers/procs.ts'
+import { connected, startAgent } from './helpers/agent.ts'
+import { type RelayProc, startRelay, stopAll } from './helpers/procs.ts'
 import {
   closePeers,
   type EchoAgent,
@@ -12,15 +13,13 @@ import {
   type Handler,
   hold,
   json,
-  marker,
   postJson,
-  readTree,
-  revealing,
   scrape,
   send,
   startEchoAgent,
   value,
 } from './helpers/relay-peers.ts'
+import { assertNoSecret, marker, readTree } from './helpers/secrets.ts'
 
 after(async () => {
   closePeers()
@@ -120,13 +119,7 @@ describe('queue', () => {
         files.some((f) => f.path.endsWith('relay.db')),
         'relay.db exists',
       )
-      for (const { path, bytes } of files) {
-        for (const [what, secret] of Object.entries(secrets)) {
-          for (const form of revealing(secret)) {
-            assert.equal(bytes.includes(form), false, `${when}: ${what} in ${path} as ${form}`)
-          }
-        }
-      }
+      assert.doesNotThrow(() => assertNoSecret(secrets, { dirs: [relay.dataDir] }), when)
       return files
     }
     // While running (the write-ahead log holds the newest pages) and after a clean stop.
@@ -233,7 +226,7 @@ describe('at least once', () => {
 
   test('a real agent SIGKILLed while deliveries wait gets them all after restart', T, async () => {
     const relay = await startRelay()
-    const agent = await startAgent(relay)
+    const agent = await startAgent({ relay })
     await connected(agent)
     assert.equal((await agent.kill('SIGKILL')).signal, 'SIGKILL')
     await relay.waitFor(
@@ -243,7 +236,7 @@ describe('at least once', () => {
     for (let i = 0; i < 3; i++) {
       ids.push(await postQueued(agent.webhookUrl('app'), Buffer.from(`{"n":${i}}`)))
     }
-    const restarted = await startAgent(relay, { home: agent.home })
+    const restarted = await startAgent({ relay, home: agent.home })
     assert.equal(restarted.instance, agent.instance)
     const welcome = await connected(restarted)
     assert.equal(welcome.queued, 3)
@@ -309,7 +302,7 @@ describe('SIGTERM', () => {
     async (t) => {
       const relay = await startRelay()
       const port = new URL(relay.url).port
-      const agent = await startAgent(relay)
+      const agent = await startAgent({ relay })
       await connected(agent)
       // Backoff jitter at its largest, so only an immediate reconnect can be quick (below).
       const random = Math.random

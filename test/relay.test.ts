@@ -7,14 +7,8 @@ import { after, before, describe, test } from 'node:test'
 import { type ClientOptions, type WebSocket, WebSocketServer } from 'ws'
 import { encodeFrame } from '../shared/frame.ts'
 import { PROTOCOL_VERSION, parseMessage } from '../shared/protocol.ts'
-import {
-  connected,
-  REGISTRATION_TOKEN,
-  type RelayProc,
-  startAgent,
-  startRelay,
-  stopAll,
-} from './helpers/procs.ts'
+import { connected, startAgent } from './helpers/agent.ts'
+import { REGISTRATION_TOKEN, type RelayProc, startRelay, stopAll } from './helpers/procs.ts'
 import {
   authHeaders,
   closePeers,
@@ -32,8 +26,8 @@ import {
   sha256,
   startEchoAgent,
   value,
-  Waitable,
 } from './helpers/relay-peers.ts'
+import { Waitable } from './helpers/wait.ts'
 
 after(async () => {
   closePeers()
@@ -92,7 +86,7 @@ describe('relay forwarding', () => {
   })
 
   test("answers the sender with the agent's status, content type and body", T, async () => {
-    const agent = await startAgent(relay)
+    const agent = await startAgent({ relay })
     await connected(agent)
     const res = await postJson(agent.webhookUrl('nosuchapp'), { zen: 'Keep it logically awesome.' })
     assert.equal(res.status, 404)
@@ -294,7 +288,7 @@ describe('agent against a misbehaving relay', () => {
     const { sockets, url: fakeUrl } = fake
     const closes = (ws: WebSocket) =>
       new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
-    const agent = await startAgent({ url: fakeUrl })
+    const agent = await startAgent({ relay: { url: fakeUrl } })
 
     const garbage: (Buffer | string)[] = [
       Buffer.from('not a frame at all'),
@@ -352,7 +346,7 @@ describe('heartbeats', () => {
     assert.ok(elapsed < beat * 8, `dropped after ${elapsed} ms`)
 
     // A real agent process that is frozen (SIGSTOP) stops answering too.
-    const agent = await startAgent(relay, { env: { TOEHOLD_HEARTBEAT_MS: String(beat) } })
+    const agent = await startAgent({ relay, env: { TOEHOLD_HEARTBEAT_MS: String(beat) } })
     await connected(agent)
     agent.child.kill('SIGSTOP')
     const frozenAt = Date.now()
@@ -380,7 +374,7 @@ describe('heartbeats', () => {
       onConnection: (ws) => ws.send(encodeFrame(welcome)),
     })
     t.after(() => fake.close())
-    const agent = await startAgent(fake, { env: { TOEHOLD_HEARTBEAT_MS: String(beat) } })
+    const agent = await startAgent({ relay: fake, env: { TOEHOLD_HEARTBEAT_MS: String(beat) } })
     await connected(agent)
     const since = Date.now()
     await agent.waitFor((line) => line.msg === 'tunnel closed')

@@ -61,7 +61,10 @@ export function createLanes<R>(options: LaneOptions<R>) {
       if (lane.debounce) clearTimeout(lane.debounce)
       lane.debounce = null
       const wait = options.debounceMs(app)
-      if (wait <= 0) return pump(app)
+      if (wait <= 0) {
+        pump(app)
+        return
+      }
       const debounced = lane
       debounced.debounce = setTimeout(() => {
         debounced.debounce = null

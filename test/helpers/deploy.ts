@@ -1,74 +1,18 @@
-// Deploy tests: agents (with or without a relay) driven through their local API, fixture app
-// repositories, free ports, deployments awaited by polling the API with a deadline, fifos that
-// hold a step until the test lets it go, and scans for leaked secrets.
+// Deploy tests: fixture app repositories, apps added and deployed through an agent's local API,
+// deployments awaited by polling it, what the app answers, fifos that hold a step until the test
+// lets it go.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { cpSync, type Dirent, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import type { Deployment } from '../../agent/api/contract.ts'
+import type { Agent } from './agent.ts'
 import { createRepo, type Repo } from './git-repo.ts'
-import { type Proc, REGISTRATION_TOKEN, ROOT, spawnToehold, tempDir } from './procs.ts'
+import { ROOT, tempDir } from './procs.ts'
+import { until } from './wait.ts'
 
 export const FIXTURE = join(ROOT, 'test/fixtures/app')
-/** PATH with node_modules/.bin, where the agent finds bun. */
-export const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read API answers field by field
-export type Answer<T = any> = { status: number; body: T }
-
-export type Agent = Proc & {
-  home: string
-  url: string
-  // biome-ignore lint/suspicious/noExplicitAny: see Answer
-  api<T = any>(method: string, path: string, body?: unknown): Promise<Answer<T>>
-}
-
-/** An agent on a free API port; resolves once it has recovered (it is then fully up). */
-export async function startAgent(
-  options: { home?: string; env?: NodeJS.ProcessEnv; relay?: string } = {},
-): Promise<Agent> {
-  const home = options.home ?? tempDir('toehold-home-')
-  const relay = options.relay ? ['--relay', options.relay.replace(/^http/, 'ws')] : []
-  const proc = spawnToehold(['agent', '--home', home, '--api-port', '0', ...relay], {
-    PATH,
-    ...(options.relay ? { TOEHOLD_REGISTRATION_TOKEN: REGISTRATION_TOKEN } : {}),
-    ...options.env,
-  })
-  await proc.waitFor((line) => line.msg === 'recovered', 'recovery')
-  const info = JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8'))
-  return Object.assign(proc, {
-    home,
-    url: info.api as string,
-    async api(method: string, path: string, body?: unknown) {
-      const response = await fetch(`${info.api}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
-      const text = await response.text()
-      let parsed: unknown = text
-      try {
-        parsed = JSON.parse(text)
-      } catch {}
-      // biome-ignore lint/suspicious/noExplicitAny: see Answer
-      return { status: response.status, body: parsed as any }
-    },
-  })
-}
-
 /** A repository holding the fixture app at version v1 (plus `files`), pushed to its remote. */
 export function appRepo(files: Record<string, string> = {}): Repo & { first: string } {
   const repo = createRepo('main')
@@ -110,21 +54,6 @@ export async function setEnv(agent: Agent, app: string, key: string, value: stri
 }
 
 const FINISHED = new Set(['live', 'failed', 'superseded', 'unchanged'])
-
-/** Polls until `probe` returns something truthy; fails with `what` at the deadline. */
-export async function until<T>(
-  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  what: string,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 export async function deployment(agent: Agent, app: string, id: number | string) {
   const found = await agent.api<Deployment>('GET', `/apps/${app}/deployments/${id}`)
@@ -219,44 +148,3 @@ export function fifo(name: string): string {
 
 /** Lets one reader of the fifo through (resolves once a reader has taken it). */
 export const open = (path: string) => writeFile(path, 'go\n')
-
-/** Asserts no secret appears in the agent's output, in any file of its home but the state
- *  database (where `env set` keeps it by design), or in the given API answers. */
-export function assertNoSecret(
-  agent: Pick<Agent, 'lines' | 'stderr' | 'home'>,
-  secrets: string[],
-  answers: unknown[] = [],
-) {
-  const texts: [string, string][] = [
-    ['agent stdout', agent.lines.map((line) => JSON.stringify(line)).join('\n')],
-    ['agent stderr', agent.stderr],
-    ['API answers', JSON.stringify(answers)],
-  ]
-  // Other deployments may add and remove files meanwhile: what vanishes is skipped.
-  const gone = (error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-  const walk = (dir: string) => {
-    let entries: Dirent[] = []
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-    } catch (error) {
-      gone(error)
-    }
-    for (const entry of entries) {
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) walk(path)
-      else if (entry.isFile() && !entry.name.startsWith('state.db')) {
-        try {
-          texts.push([path, readFileSync(path, 'latin1')])
-        } catch (error) {
-          gone(error)
-        }
-      }
-    }
-  }
-  walk(agent.home)
-  for (const secret of secrets) {
-    for (const [where, text] of texts) assert.ok(!text.includes(secret), `secret found in ${where}`)
-  }
-}

@@ -1,10 +1,11 @@
-// Real processes for tests: a relay and agents started as `node bin/toehold.ts …`, their JSON
-// log lines collected, and awaitable by predicate (no sleeps).
+// Real processes for tests: `node bin/toehold.ts …` with its JSON log lines collected and
+// awaitable by predicate (no sleeps), temp dirs removed at exit, and a relay started that way.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { Waitable } from './wait.ts'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
 export const BIN = join(ROOT, 'bin/toehold.ts')
@@ -44,30 +45,21 @@ export function spawnToehold(args: string[], env: NodeJS.ProcessEnv = {}): Proc 
     env: { ...process.env, TOEHOLD_LOG_JSON: '1', TOEHOLD_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const lines: LogLine[] = []
-  const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>()
+  const log = new Waitable<LogLine>()
   const proc: Proc = {
     child,
-    lines,
+    lines: log.items,
     stderr: '',
     exited: new Promise((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     ),
     waitFor(match, what = 'log line') {
-      const seen = lines.find(match)
-      if (seen) return Promise.resolve(seen)
-      return new Promise((resolve, reject) => {
-        const waiter = { match, resolve }
-        waiters.add(waiter)
-        proc.exited.then(({ code, signal }) => {
-          if (!waiters.delete(waiter)) return
-          reject(
-            new Error(
-              `process exited (${code ?? signal}) before ${what}\n${proc.stderr}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
-            ),
-          )
-        })
+      const early = proc.exited.then(({ code, signal }): never => {
+        throw new Error(
+          `process exited (${code ?? signal}) before ${what}\n${proc.stderr}\n${log.items.map((l) => JSON.stringify(l)).join('\n')}`,
+        )
       })
+      return log.untilOr(match, early)
     },
     kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
@@ -81,13 +73,7 @@ export function spawnToehold(args: string[], env: NodeJS.ProcessEnv = {}): Proc 
     } catch {
       line = { msg: text }
     }
-    lines.push(line)
-    for (const waiter of waiters) {
-      if (waiter.match(line)) {
-        waiters.delete(waiter)
-        waiter.resolve(line)
-      }
-    }
+    log.push(line)
   })
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     proc.stderr += chunk
@@ -121,52 +107,4 @@ export async function startRelay(
   )
   const ready = await proc.waitFor((line) => line.msg === 'relay listening', 'relay listening')
   return Object.assign(proc, { url: ready.url as string, dataDir })
-}
-
-export type AgentProc = Proc & { home: string; instance: string; webhookUrl(app: string): string }
-
-export async function startAgent(
-  relay: { url: string },
-  options: {
-    home?: string
-    env?: NodeJS.ProcessEnv
-    args?: string[]
-    registrationToken?: string | null
-  } = {},
-): Promise<AgentProc> {
-  const home = options.home ?? tempDir('toehold-home-')
-  const token =
-    options.registrationToken === undefined ? REGISTRATION_TOKEN : options.registrationToken
-  const proc = spawnToehold(
-    [
-      'agent',
-      '--relay',
-      relay.url.replace(/^http/, 'ws'),
-      '--home',
-      home,
-      '--api-port',
-      '0',
-      ...(options.args ?? []),
-    ],
-    {
-      ...(token ? { TOEHOLD_REGISTRATION_TOKEN: token } : {}),
-      ...options.env,
-    },
-  )
-  const identity = await proc.waitFor((line) => line.msg === 'agent identity', 'agent identity')
-  const instance = identity.instance as string
-  return Object.assign(proc, {
-    home,
-    instance,
-    webhookUrl: (app: string) => `${relay.url}/hooks/${instance}/${app}`,
-  })
-}
-
-/** Waits until the agent's current tunnel is up (the n-th "connected to relay" line, 1-based). */
-export function connected(agent: Proc, nth = 1): Promise<LogLine> {
-  let count = 0
-  return agent.waitFor(
-    (line) => line.msg === 'connected to relay' && ++count === nth,
-    `connection #${nth}`,
-  )
 }

@@ -1,8 +1,7 @@
 // In-process peers for relay tests (the relay itself is always a real process): an echo agent
 // built from the real agent identity + tunnel code, hand-made connect tokens and raw WebSocket
-// clients, a raw HTTP sender, a /metrics reader and a data-directory scanner.
+// clients, a raw HTTP sender and a /metrics reader.
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
@@ -19,38 +18,8 @@ import {
   REGISTRATION_HEADER,
   type Welcome,
 } from '../../shared/protocol.ts'
-import { REGISTRATION_TOKEN, tempDir } from './procs.ts'
-
-/** An append-only list whose future items can be awaited by predicate. */
-export class Waitable<T> {
-  readonly items: T[] = []
-  readonly #waiters = new Set<{ match: (item: T) => boolean; resolve: (item: T) => void }>()
-
-  push(item: T): void {
-    this.items.push(item)
-    for (const waiter of this.#waiters) {
-      if (waiter.match(item)) {
-        this.#waiters.delete(waiter)
-        waiter.resolve(item)
-      }
-    }
-  }
-
-  /** The first item (already there or still to come) matching. */
-  until(match: (item: T) => boolean): Promise<T> {
-    const seen = this.items.find(match)
-    if (seen) return Promise.resolve(seen)
-    return new Promise((resolve) => this.#waiters.add({ match, resolve }))
-  }
-
-  /** Resolves once there are at least n items. */
-  async count(n: number): Promise<T[]> {
-    if (this.items.length < n) await this.until(() => this.items.length >= n)
-    return this.items.slice(0, n)
-  }
-}
-
-export type LogLine = Record<string, unknown> & { msg?: string; level?: number }
+import { type LogLine, REGISTRATION_TOKEN, tempDir } from './procs.ts'
+import { Waitable } from './wait.ts'
 
 /** A pino logger whose JSON lines are kept and awaitable. */
 export function capturedLogger(): { log: Logger; lines: Waitable<LogLine> } {
@@ -360,31 +329,3 @@ export function value(metrics: Metrics, name: string, labels: Record<string, str
   )
   return sample?.value === undefined ? 0 : Number(sample.value)
 }
-
-/** Every file under `dir`, raw bytes, with its path. */
-export function readTree(dir: string): { path: string; bytes: Buffer }[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => {
-      const path = join(entry.parentPath, entry.name)
-      return { path, bytes: readFileSync(path) }
-    })
-}
-
-/**
- * What would betray `secret` in stored bytes: the exact string, and its base64 / base64url
- * forms at each of the three alignments it could sit at inside a longer encoded blob.
- */
-export function revealing(secret: string): string[] {
-  const bytes = Buffer.from(secret)
-  const forms = [secret]
-  for (let shift = 0; shift < 3; shift++) {
-    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64')
-    const stable = encoded.slice(4, -4) // drops the chars shared with neighbours or padding
-    forms.push(stable, stable.replaceAll('+', '-').replaceAll('/', '_'))
-  }
-  return forms
-}
-
-/** A string that appears nowhere else: to look for in stored bytes and logs. */
-export const marker = (label: string) => `${label}-${randomBytes(18).toString('hex')}`

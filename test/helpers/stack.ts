@@ -1,14 +1,16 @@
 // A relay and an agent as real processes, an app repo, and a way to post webhooks through
 // the relay as a git host would.
+
+import { type Agent, connected, startAgent } from './agent.ts'
 import { toehold } from './cli.ts'
 import { createRepo, type Repo } from './git-repo.ts'
-import { type AgentProc, connected, type RelayProc, startAgent, startRelay } from './procs.ts'
+import { type RelayProc, startRelay } from './procs.ts'
 
 export type Posted = { status: number; text: string; json: unknown; headers: Headers }
 
 export type Stack = {
   relay: RelayProc
-  agent: AgentProc
+  agent: Agent
   repo: Repo
   /** Adds an app tracking `branch` and enables its webhook; returns the URL and secret. */
   addApp(
@@ -25,7 +27,7 @@ export async function startStack(
 ): Promise<Stack> {
   const branch = options.branch ?? 'master'
   const relay = await startRelay()
-  const agent = await startAgent(relay, options.agentEnv ? { env: options.agentEnv } : {})
+  const agent = await startAgent({ relay, ...(options.agentEnv ? { env: options.agentEnv } : {}) })
   await Promise.all([agent.waitFor((line) => line.msg === 'local API listening'), connected(agent)])
   const repo = createRepo(branch)
   repo.commit({ 'README.md': '# app\n' }, 'initial', branch)

@@ -1,0 +1,102 @@
+// The one way tests start an agent as a real process: on a free API port, with or without a
+// relay, resolved once it has recovered (fully up), with its local API at hand.
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { delimiter, join } from 'node:path'
+import {
+  type LogLine,
+  type Proc,
+  REGISTRATION_TOKEN,
+  ROOT,
+  spawnToehold,
+  tempDir,
+} from './procs.ts'
+
+/** PATH with node_modules/.bin, where the agent finds bun. */
+export const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read API answers field by field
+export type ApiAnswer<T = any> = { status: number; body: T }
+
+export type Agent = Proc & {
+  home: string
+  instance: string
+  /** The local API's base URL. */
+  url: string
+  // biome-ignore lint/suspicious/noExplicitAny: see ApiAnswer
+  api<T = any>(method: string, path: string, body?: unknown): Promise<ApiAnswer<T>>
+  /** The webhook URL of `app` on the relay the agent dials. */
+  webhookUrl(app: string): string
+}
+
+export type AgentOptions = {
+  relay?: { url: string }
+  home?: string
+  env?: NodeJS.ProcessEnv
+  args?: string[]
+  /** The relay's registration token to send; null sends none. Default: the test suite's. */
+  registrationToken?: string | null
+}
+
+export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
+  const home = options.home ?? tempDir('toehold-home-')
+  const { relay } = options
+  const token =
+    options.registrationToken === undefined ? REGISTRATION_TOKEN : options.registrationToken
+  const proc = spawnToehold(
+    [
+      'agent',
+      ...(relay ? ['--relay', relay.url.replace(/^http/, 'ws')] : []),
+      '--home',
+      home,
+      '--api-port',
+      '0',
+      ...(options.args ?? []),
+    ],
+    { PATH, ...(relay && token ? { TOEHOLD_REGISTRATION_TOKEN: token } : {}), ...options.env },
+  )
+  const identity = await proc.waitFor((line) => line.msg === 'agent identity', 'agent identity')
+  await proc.waitFor((line) => line.msg === 'recovered', 'recovery')
+  const info = JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8'))
+  const instance = identity.instance as string
+  return Object.assign(proc, {
+    home,
+    instance,
+    url: info.api as string,
+    webhookUrl: (app: string) => `${relay?.url}/hooks/${instance}/${app}`,
+    async api(method: string, path: string, body?: unknown) {
+      const response = await fetch(`${info.api}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+      const text = await response.text()
+      let parsed: unknown = text
+      try {
+        parsed = JSON.parse(text)
+      } catch {}
+      // biome-ignore lint/suspicious/noExplicitAny: see ApiAnswer
+      return { status: response.status, body: parsed as any }
+    },
+  })
+}
+
+/** Waits until the agent's current tunnel is up (the n-th "connected to relay" line, 1-based). */
+export function connected(agent: Proc, nth = 1): Promise<LogLine> {
+  let count = 0
+  return agent.waitFor(
+    (line) => line.msg === 'connected to relay' && ++count === nth,
+    `connection #${nth}`,
+  )
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
