@@ -193,6 +193,8 @@ export function createStatusReporter(deps: {
     if (!wanted) return
     const key = `${event.app}#${event.deployment}`
     let slot = slots.get(key)
+    // Superseded before it ran: nothing was reported for it, nothing is to be.
+    if (!slot && event.status === 'superseded') return
     if (!slot) {
       slot = {
         app: event.app,
