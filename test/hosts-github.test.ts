@@ -32,6 +32,8 @@ before(async () => {
 })
 
 after(async () => {
+  // SIGTERM first: the agent stops its apps (stopAll's SIGKILL would leave them running).
+  await agent?.kill()
   await stopAll()
   await github.close()
   assert.deepEqual(

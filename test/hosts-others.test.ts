@@ -193,6 +193,7 @@ for (const kind of ['gitlab', 'gitea'] as const) {
       'the success status',
     )
     assert.match(String(success.body.description), /^live in \d+\.\d s$/)
+    await Promise.all([agent.kill(), relay.kill()])
     await host.close()
   })
 }

@@ -52,6 +52,8 @@ before(async () => {
   })
 })
 after(async () => {
+  // SIGTERM first: the agent stops its apps (stopAll's SIGKILL would leave them running).
+  await agent?.kill()
   await stopAll()
   await receiver.close()
 })
