@@ -8,7 +8,14 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { type Agent, connected, freePort, startAgent } from './helpers/agent.ts'
-import { apiKeyOf, type Browser, openBrowser, screenshot, signIn } from './helpers/browser.ts'
+import {
+  apiKeyOf,
+  assertFitsWidth,
+  type Browser,
+  openBrowser,
+  screenshot,
+  signIn,
+} from './helpers/browser.ts'
 import { appRepo } from './helpers/deploy.ts'
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.ts'
 import { type RelayProc, startRelay } from './helpers/procs.ts'
@@ -117,6 +124,10 @@ test('a notification target is listed and sends a test; Remove app deletes the h
   await page.locator('#toast', { hasText: `Target #${added.body.id} took the test` }).waitFor()
   assert.deepEqual(received, ['/t'])
   receiver.close()
+  await page.setViewportSize({ width: 390, height: 844 })
+  await assertFitsWidth(page)
+  await screenshot(page, 'dashboard-overview-phone')
+  await page.setViewportSize({ width: 1280, height: 900 })
 
   await page.goto(`${agent.url}/app/shop`)
   page.once('dialog', (dialog) => void dialog.accept())

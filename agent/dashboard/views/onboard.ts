@@ -10,11 +10,11 @@ export function addAppForm(): Html {
   <h2 id="add-app-h">Add an app</h2>
   <form data-action="add-app">
     <label for="new-name">Name</label>
-    <input id="new-name" name="name" required spellcheck="false">
+    <input id="new-name" name="name" type="text" required spellcheck="false">
     <label for="new-repo">Repository URL</label>
     <input id="new-repo" name="repo" type="text" required spellcheck="false" placeholder="https://github.com/you/app.git">
     <label for="new-branch">Branch</label>
-    <input id="new-branch" name="branch" value="main" required spellcheck="false">
+    <input id="new-branch" name="branch" type="text" value="main" required spellcheck="false">
     <label for="new-port">Port</label>
     <input id="new-port" name="port" type="number" min="1" max="65535" placeholder="3000">
     <label for="new-provider">Git host</label>
