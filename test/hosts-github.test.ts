@@ -259,7 +259,7 @@ test('rotate puts the new secret on the host; disable and app remove delete the 
 })
 
 test('a rate limit is waited out as GitHub says, never hammered', async () => {
-  const { name, full } = await newApp()
+  const { name, repo, full } = await newApp()
   const before = github.state.requests.length
   github.state.fault = { kind: 'rate-limit', count: 1, retryAfter: 1 }
   const enabled = await enable(name)
@@ -271,6 +271,26 @@ test('a rate limit is waited out as GitHub says, never hammered', async () => {
   const next = requests[requests.indexOf(limited[0] as (typeof requests)[number]) + 1]
   assert.ok(next && next.at - (limited[0]?.at ?? 0) >= 1000, 'the retry waited Retry-After')
   assert.equal(github.hooks(full).length, 1)
+
+  // The commit statuses of a deploy meet the limit too: waited out, then sent.
+  const sha = repo.commit({ 'version.txt': 'v2\n' }, 'v2')
+  const mark = github.state.requests.length
+  github.state.fault = { kind: 'rate-limit', count: 1, resetIn: 1 }
+  assert.deepEqual(await github.push(full, 'main', sha), [202])
+  await until(
+    () => github.state.statuses.some((s) => s.sha === sha && s.body.state === 'success'),
+    'the success status after the limit',
+  )
+  const statusCalls = github.state.requests.slice(mark)
+  const hit = statusCalls.findIndex((r) => r.status === 403)
+  assert.ok(hit !== -1, 'the limit was met')
+  assert.equal(statusCalls.filter((r) => r.status === 403).length, 1)
+  assert.ok(
+    (statusCalls[hit + 1]?.at ?? 0) >= (statusCalls[hit]?.at ?? 0) + 500,
+    'waited for X-RateLimit-Reset',
+  )
+  const status = await toehold(agent.home, ['status', name, '--json'])
+  assert.equal(status.json.lastDeployment.status, 'live')
 })
 
 test('GitHub down: enable still completes in manual mode; statuses refused leave the deploy unaffected', async () => {
