@@ -19,6 +19,10 @@ export type AgentConfig = {
   /** The shared listener routing by Host to apps with a hostname (--http-port); null: none. */
   httpPort: number | null
   heartbeatMs: number
+  /** First retry step of commit statuses and notifications; doubles per attempt. */
+  reportBackoffMs: number
+  /** How long one call to a git host or a notification target may take. */
+  reportTimeoutMs: number
   /** Deploy and supervision knobs (TOEHOLD_HEALTH_TIMEOUT, …); apps override them. */
   deploy: Settings
 }
@@ -49,6 +53,8 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
         ? port('--http-port', flags.httpPort)
         : fromEnv<number | null>(env, 'TOEHOLD_HTTP_PORT', port, null),
     heartbeatMs: fromEnv(env, 'TOEHOLD_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
+    reportBackoffMs: fromEnv(env, 'TOEHOLD_REPORT_BACKOFF_MS', parseCount, 1_000),
+    reportTimeoutMs: fromEnv(env, 'TOEHOLD_REPORT_TIMEOUT_MS', parseCount, 10_000),
     deploy: readSettings(DEFAULT_SETTINGS, env, (error) => {
       throw error
     }),

@@ -12,6 +12,7 @@ import { localUrl } from '../shared/net.ts'
 import { VERSION } from '../shared/version.ts'
 import type { AgentInfo } from './api/contract.ts'
 import { createApi } from './api/server.ts'
+import { webhookUrl } from './api/status.ts'
 import type { AgentConfig } from './config.ts'
 import { createEvents } from './core/events.ts'
 import { agentHome, ensureHome } from './core/home.ts'
@@ -19,8 +20,10 @@ import { loadIdentity } from './core/identity.ts'
 import { createAgentMetrics } from './core/metrics.ts'
 import { createDashboard } from './dashboard/index.ts'
 import { createDeployer } from './deploy/engine.ts'
+import { createHookManager } from './hosts/manage.ts'
 import { createIntake } from './intake/handler.ts'
 import { createDeliveryRecorder } from './intake/record.ts'
+import { startReporting } from './report/index.ts'
 import { createServing } from './serve/listeners.ts'
 import { getMeta, openState, setMeta, startCheckpoints } from './state/db.ts'
 import { pruneDeliveries } from './state/deliveries.ts'
@@ -77,6 +80,23 @@ export async function startAgent(
   const { relayUrl } = config
   // Until the relay's welcome names its public URL, webhook URLs use the address we dial.
   const dialled = relayUrl ? connectUrl(relayUrl).origin.replace(/^ws/, 'http') : null
+  // `tunnel` is read only once the agent runs (after it is assigned below).
+  const publicUrl = () => tunnel?.state().publicUrl ?? dialled
+  const hooks = createHookManager({
+    db,
+    log,
+    webhookUrl: (app) =>
+      webhookUrl({ db, deployer, instanceId: identity.instanceId, publicUrl }, app),
+    tuning: { timeoutMs: config.reportTimeoutMs },
+  })
+  const reporting = startReporting({
+    db,
+    events,
+    deployer,
+    log,
+    backoffMs: config.reportBackoffMs,
+    timeoutMs: config.reportTimeoutMs,
+  })
   const tunnel = relayUrl
     ? startTunnel({
         relayUrl,
@@ -91,6 +111,8 @@ export async function startAgent(
           deployer
             .converge(webhookApps(db))
             .catch((error: Error) => log.error({ err: error }, 'convergence failed'))
+          // The relay may have moved: hooks registered at an older URL are reported.
+          hooks.audit().catch((error: Error) => log.error({ err: error }, 'webhook audit failed'))
         },
         onClose: () => {
           metrics.relayConnected.set(0)
@@ -104,7 +126,7 @@ export async function startAgent(
     db,
     deployer,
     instanceId: identity.instanceId,
-    publicUrl: () => tunnel?.state().publicUrl ?? dialled,
+    publicUrl,
     home,
     events,
     metrics,
@@ -112,6 +134,8 @@ export async function startAgent(
     log,
     tunnel: () => tunnel?.state() ?? null,
     traffic: serving.traffic,
+    hooks,
+    notifier: reporting.notifier,
   }
   const api = createApi(deps, createDashboard(deps))
   const server = serve({
@@ -130,6 +154,7 @@ export async function startAgent(
     )
   }).catch(async (error) => {
     tunnel?.close()
+    reporting.stop()
     await deployer.shutdown()
     await serving.close()
     await checkpoints.stop()
@@ -170,6 +195,7 @@ export async function startAgent(
       closed ??= (async () => {
         clearInterval(pruner)
         tunnel?.close()
+        reporting.stop()
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         await deployer.shutdown()
         await serving.close()

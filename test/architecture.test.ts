@@ -38,9 +38,11 @@ const IMPORTS = FILES.flatMap(importsOf)
 const LAYERS = [
   'agent/core',
   'agent/state',
+  'agent/hosts',
   'agent/tunnel',
   'agent/serve',
   'agent/deploy',
+  'agent/report',
   'agent/intake',
   'agent/api',
   'agent/dashboard',

@@ -21,7 +21,6 @@ import {
   open,
 } from './helpers/deploy.ts'
 import { tempDir } from './helpers/procs.ts'
-import { until } from './helpers/wait.ts'
 
 const T = { timeout: 90_000 }
 

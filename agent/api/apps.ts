@@ -96,8 +96,9 @@ export function appRoutes(deps: ApiDeps) {
     .get('/apps/:app', (c) => c.json(appStatus(deps, requireApp(db, c.req.param('app')))))
     .delete('/apps/:app', async (c) => {
       const app = requireApp(db, c.req.param('app'))
+      const note = await deps.hooks.deregister(app.name)
       await deployer.forget(app.name)
       removeApp(db, app.name)
-      return c.json({ removed: app.name })
+      return c.json({ removed: app.name, notes: note ? [note] : [] })
     })
 }

@@ -6,6 +6,8 @@ import { AppError } from '../core/errors.ts'
 import type { Events } from '../core/events.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
+import type { HookManager } from '../hosts/manage.ts'
+import type { Notifier } from '../report/notify.ts'
 import type { TrafficPoint } from '../serve/history.ts'
 import type { TunnelState } from './contract.ts'
 import type { StatusDeps } from './status.ts'
@@ -19,6 +21,10 @@ export type ApiDeps = StatusDeps & {
   tunnel: () => TunnelState | null
   /** What the app's port served lately, in buckets (the dashboard's chart). */
   traffic: (app: string) => TrafficPoint[]
+  /** Registration of webhooks on the git hosts. */
+  hooks: HookManager
+  /** Deploy notifications (`notify test` sends through it). */
+  notifier: Notifier
 }
 
 /** Largest JSON body the local API reads. */

@@ -106,7 +106,44 @@ export type AppStatus = {
     Deployment,
     'id' | 'status' | 'stage' | 'commit' | 'startedAt' | 'finishedAt' | 'reason'
   > | null
-  webhook: { enabled: boolean; provider: Provider; url: string | null } | null
+  webhook: {
+    enabled: boolean
+    provider: Provider
+    url: string | null
+    mode: HookMode
+    /** What the audit found wrong with the registered hook (stale URL, deleted on the host). */
+    problem: string | null
+  } | null
+}
+
+/** auto: registered through the host's API; manual: pasted by hand; polling: no webhook needed. */
+export type HookMode = 'auto' | 'manual' | 'polling'
+
+/** The webhook as the git host holds it (`GET /apps/:app/webhook`'s `registration`). */
+export type HookRegistration = {
+  mode: HookMode
+  /** github | gitlab | gitea | bitbucket, once the agent talked to it. */
+  host: string | null
+  hookId: string | null
+  /** The URL registered on the host (auto mode). */
+  registeredUrl: string | null
+  /** Why the agent could not register it: the host's own words. */
+  reason: string | null
+  problem: string | null
+  registeredAt: string | null
+}
+
+/** What `--register` did, and whether the host's test delivery came back through the relay. */
+export type RegisterOutcome = {
+  app: string
+  mode: HookMode
+  host: string | null
+  hookId: string | null
+  created: boolean
+  pruned: number
+  reason: string | null
+  /** The host's test delivery: which event it sends (null: none), and what arrived. */
+  test: { event: string | null; arrived: DeliverySummary | null }
 }
 
 export type DeliverySummary = {
@@ -124,6 +161,7 @@ export type WebhookStatus = {
   enabled: boolean
   provider: Provider | null
   url: string | null
+  registration: HookRegistration | null
   lastDelivery: DeliverySummary | null
   deliveries: DeliverySummary[]
 }
@@ -136,6 +174,38 @@ export type WebhookIssued = {
   provider: Provider
   enabled: boolean
   notes: string[]
+  /** With `--register` (enable) or on an auto hook (rotate): what the host was told. */
+  registration: RegisterOutcome | null
+}
+
+export const NOTIFY_FORMATS = ['json', 'slack', 'discord', 'ntfy'] as const
+export type NotifyFormat = (typeof NOTIFY_FORMATS)[number]
+export const NOTIFY_ON = ['failed', 'live', 'all'] as const
+export type NotifyOn = (typeof NOTIFY_ON)[number]
+
+/** A notification target (`GET /notify`); the URL is shown only up to its host (it may be a secret). */
+export type NotifyTarget = {
+  id: number
+  url: string
+  app: string | null
+  on: NotifyOn
+  format: NotifyFormat
+  createdAt: string
+}
+
+/** `POST /notify`: the json format's signing secret appears only here. */
+export type NotifyAdded = NotifyTarget & { secret: string | null }
+
+/** What a `json` notification's body says (signed per Standard Webhooks). */
+export type DeployNotice = {
+  type: 'deployment.live' | 'deployment.failed' | 'deployment.test'
+  app: string
+  deployment: number
+  status: DeploymentStatus
+  stage: Stage | null
+  commit: string | null
+  reason: string | null
+  at: string
 }
 
 /** The tunnel to the relay, as `GET /status` and the dashboard report it. */

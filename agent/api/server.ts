@@ -9,6 +9,7 @@ import type { ApiDeps } from './context.ts'
 import { deployRoutes } from './deploys.ts'
 import { envRoutes } from './env.ts'
 import { eventRoutes } from './events.ts'
+import { notifyRoutes } from './notify.ts'
 import { webhookRoutes } from './webhooks.ts'
 
 /** What the dashboard brings to the API's server (it implements this; the API never imports it). */
@@ -63,6 +64,7 @@ export function createApi(deps: ApiDeps, frontend?: Frontend) {
   api.route('/', webhookRoutes(deps))
   api.route('/', deployRoutes(deps))
   api.route('/', envRoutes(deps))
+  api.route('/', notifyRoutes(deps))
   api.route('/', eventRoutes(deps))
 
   api.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404))

@@ -3,6 +3,7 @@ import type { Deployer } from '../deploy/types.ts'
 import { type App, getApp, listApps } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
 import { recentDeliveries } from '../state/deliveries.ts'
+import { getRegistration } from '../state/hooks.ts'
 import { getWebhook } from '../state/webhooks.ts'
 import type { AppStatus, WebhookStatus } from './contract.ts'
 
@@ -23,6 +24,7 @@ export function appStatus(deps: StatusDeps, app: App): AppStatus {
   const runtime = deps.deployer.runtime(app.name)
   const last = deps.deployer.lastDeployment(app.name)
   const hook = getWebhook(deps.db, app.name)
+  const registration = hook && getRegistration(deps.db, app.name)
   return {
     app: app.name,
     state: runtime.state,
@@ -47,7 +49,13 @@ export function appStatus(deps: StatusDeps, app: App): AppStatus {
       reason: last.reason,
     },
     webhook: hook
-      ? { enabled: hook.enabled, provider: hook.provider, url: webhookUrl(deps, app.name) }
+      ? {
+          enabled: hook.enabled,
+          provider: hook.provider,
+          url: webhookUrl(deps, app.name),
+          mode: registration?.mode ?? 'manual',
+          problem: registration?.problem ?? null,
+        }
       : null,
   }
 }
@@ -64,6 +72,7 @@ export function webhookStatus(deps: StatusDeps, name: string): WebhookStatus {
     enabled: hook?.enabled ?? false,
     provider: hook?.provider ?? null,
     url: hook ? webhookUrl(deps, name) : null,
+    registration: (hook && getRegistration(deps.db, name)) ?? null,
     lastDelivery: deliveries[0] ?? null,
     deliveries,
   }

@@ -16,8 +16,9 @@ function describe(app: AppStatus): string {
     `  repo      ${app.repo} (${app.branch})`,
     `  release   ${app.release ?? '-'}  commit ${short(app.commit)}${app.pid ? `  pid ${app.pid}` : ''}`,
     `  port      ${app.port ?? '-'}${app.bind ? ` on ${app.bind}` : ''}  health ${app.health}  ${app.port === null ? 'restart' : app.strategy}${app.hostname ? `  host ${app.hostname}` : ''}`,
-    `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}) ${app.webhook.url ?? ''}` : 'not set up'}`,
+    `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}, ${app.webhook.mode}) ${app.webhook.url ?? ''}` : 'not set up'}`,
   ]
+  if (app.webhook?.problem) lines.push(paint('yellow', `            ${app.webhook.problem}`))
   if (last) {
     lines.push(
       `  last      #${last.id} ${status(last.status)}${last.stage && last.status !== 'live' ? ` at ${last.stage}` : ''} ${short(last.commit)} ${ago(last.finishedAt ?? last.startedAt)}${last.reason ? `\n            ${paint('red', last.reason)}` : ''}`,
@@ -122,8 +123,15 @@ export function registerApps(program: Command): void {
     run(
       options,
       (client) =>
-        client.request<{ removed: string }>('DELETE', `/apps/${encodeURIComponent(name)}`),
-      (result) => `removed ${result.removed}`,
+        client.request<{ removed: string; notes: string[] }>(
+          'DELETE',
+          `/apps/${encodeURIComponent(name)}`,
+        ),
+      (result) =>
+        [
+          `removed ${result.removed}`,
+          ...result.notes.map((note) => paint('yellow', `note: ${note}`)),
+        ].join('\n'),
     ),
   )
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { registerApps } from './apps.ts'
 import { registerDeploys } from './deploys.ts'
 import { registerEnv } from './env.ts'
+import { registerNotify } from './notify.ts'
 import { registerWebhooks } from './webhooks.ts'
 
 export function registerClientCommands(program: Command): void {
@@ -10,4 +11,5 @@ export function registerClientCommands(program: Command): void {
   registerWebhooks(program)
   registerDeploys(program)
   registerEnv(program)
+  registerNotify(program)
 }

@@ -89,7 +89,7 @@ export function createDashboard(deps: ApiDeps) {
         layout({
           title: 'Apps',
           session: header(session),
-          body: overviewBody(overview(deps).apps),
+          body: overviewBody(overview(deps)),
         }),
       )
     })
@@ -97,14 +97,15 @@ export function createDashboard(deps: ApiDeps) {
       const session = sessions.of(c)
       if (!session) return signIn(c)
       const app = getApp(deps.db, c.req.param('app'))
-      const apps = overview(deps).apps
+      const all = overview(deps)
+      const { apps } = all
       if (!app) {
         return page(
           c,
           layout({
             title: 'No such app',
             session: header(session),
-            body: html`<p class="error" role="alert">No app “${c.req.param('app')}”.</p>${overviewBody(apps)}`,
+            body: html`<p class="error" role="alert">No app “${c.req.param('app')}”.</p>${overviewBody(all)}`,
           }),
           404,
         )

@@ -1,11 +1,20 @@
 // What the dashboard's pages show, gathered from the same sources as the API. Token values never
 // leave here: only whether one is set, and where.
 import type { ApiDeps } from '../api/context.ts'
-import type { AppStatus, Deployment, Provider, Release, TunnelState } from '../api/contract.ts'
+import type {
+  AppStatus,
+  Deployment,
+  NotifyTarget,
+  Provider,
+  Release,
+  TunnelState,
+} from '../api/contract.ts'
+import { shown } from '../api/notify.ts'
 import { appStatus, webhookStatus } from '../api/status.ts'
 import type { TrafficPoint } from '../serve/history.ts'
 import { type App, listApps } from '../state/apps.ts'
 import { listEnv } from '../state/env.ts'
+import { listTargets } from '../state/notify.ts'
 import { providerNotes } from '../state/webhooks.ts'
 
 export type AppCard = AppStatus & { message: string | null }
@@ -15,6 +24,8 @@ export type Overview = {
   /** null when the agent runs without --relay. */
   relay: TunnelState | null
   apps: AppCard[]
+  /** Where deployment outcomes are posted. */
+  targets: NotifyTarget[]
 }
 
 export type TokenKey = 'GIT_TOKEN' | 'REV_TOKEN'
@@ -41,6 +52,7 @@ export function overview(deps: ApiDeps): Overview {
     instance: deps.instanceId,
     relay: deps.tunnel(),
     apps: listApps(deps.db).map((app) => card(deps, app)),
+    targets: listTargets(deps.db).map(shown),
   }
 }
 

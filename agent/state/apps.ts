@@ -137,3 +137,8 @@ export function setDesired(db: Db, name: string, desired: Desired): void {
 export function setCurrentRelease(db: Db, name: string, release: string | null): void {
   statement(db, 'UPDATE apps SET current_release = ? WHERE name = ?').run(release, name)
 }
+
+/** `webhook enable --poll`: the app polls its branch when the host would not take a hook. */
+export function setPollMs(db: Db, name: string, pollMs: number): void {
+  statement(db, 'UPDATE apps SET poll_ms = ? WHERE name = ?').run(pollMs, name)
+}

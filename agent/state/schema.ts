@@ -125,4 +125,42 @@ const V2_SERVING = `
   ALTER TABLE processes_by_pid RENAME TO processes;
 `
 
-export const MIGRATIONS: readonly string[] = [V1, V2_SERVING]
+// The webhook as registered on the git host (issue 15): how it is managed and what the host holds.
+const V3_HOOK_REGISTRATIONS = `
+  -- mode: 'auto' (registered through the host's API) | 'manual' (pasted by hand) | 'polling'.
+  -- url: the URL registered on the host, which the audit compares with today's.
+  -- reason: why the agent could not register it (the host's own words); problem: what the
+  -- audit found (a stale URL, a hook deleted on the host).
+  CREATE TABLE hook_registrations (
+    app TEXT PRIMARY KEY REFERENCES apps (name) ON DELETE CASCADE,
+    mode TEXT NOT NULL,
+    host TEXT,
+    hook_id TEXT,
+    url TEXT,
+    reason TEXT,
+    problem TEXT,
+    registered_at INTEGER,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+`
+
+// Where deploy notifications go (issue 15). app null = every app; secret: the json format's
+// Standard Webhooks key (whsec_…), shown once.
+const V4_NOTIFY_TARGETS = `
+  CREATE TABLE notify_targets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    app TEXT REFERENCES apps (name) ON DELETE CASCADE,
+    on_event TEXT NOT NULL,
+    format TEXT NOT NULL,
+    secret TEXT,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+`
+
+export const MIGRATIONS: readonly string[] = [
+  V1,
+  V2_SERVING,
+  V3_HOOK_REGISTRATIONS,
+  V4_NOTIFY_TARGETS,
+]

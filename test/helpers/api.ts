@@ -4,11 +4,14 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import type { ApiDeps } from '../../agent/api/context.ts'
 import { createApi } from '../../agent/api/server.ts'
+import { webhookUrl } from '../../agent/api/status.ts'
 import { createEvents } from '../../agent/core/events.ts'
 import { agentHome, ensureHome } from '../../agent/core/home.ts'
 import { createAgentMetrics } from '../../agent/core/metrics.ts'
 import { createDeployer } from '../../agent/deploy/engine.ts'
 import { DEFAULT_SETTINGS } from '../../agent/deploy/settings.ts'
+import { createHookManager } from '../../agent/hosts/manage.ts'
+import { createNotifier } from '../../agent/report/notify.ts'
 import { createServing } from '../../agent/serve/listeners.ts'
 import { openState } from '../../agent/state/db.ts'
 import { tempDir } from './procs.ts'
@@ -47,11 +50,20 @@ export function apiUnderTest(): ApiUnderTest {
     serving,
     settings: DEFAULT_SETTINGS,
   })
-  const deps: ApiDeps = {
+  const status = {
     db,
     deployer,
     instanceId: 'testinstance0000000a',
     publicUrl: () => 'https://relay.example.com',
+  }
+  const notifier = createNotifier({
+    db,
+    events,
+    log,
+    tuning: { attempts: 1, backoffMs: 0, timeoutMs: 2_000 },
+  })
+  const deps: ApiDeps = {
+    ...status,
     home,
     events,
     metrics,
@@ -59,6 +71,8 @@ export function apiUnderTest(): ApiUnderTest {
     log,
     tunnel: () => null,
     traffic: serving.traffic,
+    hooks: createHookManager({ db, log, webhookUrl: (app) => webhookUrl(status, app) }),
+    notifier,
   }
   const api = createApi(deps)
   return {
@@ -84,6 +98,7 @@ export function apiUnderTest(): ApiUnderTest {
       return { status: response.status, json, headers: response.headers }
     },
     async close() {
+      notifier.stop()
       await deployer.shutdown()
       await serving.close()
       db.close()

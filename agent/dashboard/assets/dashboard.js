@@ -244,6 +244,57 @@ const actions = {
     showSecret(hook.secret)
     say('New secret issued: the old one no longer works')
   },
+  async register() {
+    const hook = await api('POST', `${appPath()}/webhook/enable`, {
+      provider: $('provider').value,
+      register: true,
+    })
+    await refresh()
+    showSecret(hook.secret)
+    say(registered(hook.registration), hook.registration.mode === 'auto' ? 'info' : 'error')
+  },
+  async 'register-all'() {
+    const outcomes = await api('POST', '/webhooks/register-all')
+    await refresh()
+    say(outcomes.map((o) => `${o.app}: ${registered(o)}`).join(' · ') || 'No hooks to register')
+  },
+  async 'app-remove'() {
+    if (!confirm(`Remove ${app}? It stops, and its releases, logs and webhook are deleted.`)) return
+    await api('DELETE', appPath())
+    location.assign('/')
+  },
+  async 'add-app'(form) {
+    const field = (name) => form.elements[name].value.trim()
+    const name = field('name')
+    const token = field('token')
+    await api('POST', '/apps', {
+      name,
+      repo: field('repo'),
+      branch: field('branch'),
+      port: field('port') ? Number(field('port')) : null,
+      deploy: true,
+      ...(token ? { gitToken: token } : {}),
+    })
+    const path = `/apps/${encodeURIComponent(name)}/webhook/enable`
+    const hook = await api('POST', path, {
+      provider: field('provider'),
+      register: form.elements.register.checked,
+    })
+    // The app's page shows the first deployment live; the secret is shown there once.
+    sessionStorage.setItem('toehold-secret', hook.secret)
+    if (hook.registration)
+      sessionStorage.setItem('toehold-registered', registered(hook.registration))
+    location.assign(`/app/${encodeURIComponent(name)}`)
+  },
+  async 'notify-test'(button) {
+    const result = await api('POST', `/notify/${button.dataset.targetId}/test`)
+    say(
+      result.delivered
+        ? `Target #${result.id} took the test`
+        : `Target #${result.id}: ${result.reason}`,
+      result.delivered ? 'info' : 'error',
+    )
+  },
   async copy(button) {
     const field = $(button.dataset.target)
     try {
@@ -272,6 +323,21 @@ const actions = {
     await showLog(button.dataset.log)
     $('log-text').focus()
   },
+}
+
+const HOSTS = { github: 'GitHub', gitlab: 'GitLab', gitea: 'Gitea', bitbucket: 'Bitbucket' }
+
+/** What a registration did, in one line. */
+function registered(outcome) {
+  if (outcome.mode !== 'auto') return `Not registered: ${outcome.reason}`
+  const arrived = outcome.test.arrived
+  const proof =
+    outcome.test.event === null
+      ? 'the first push proves the path'
+      : arrived && arrived.status < 300
+        ? `the ${outcome.test.event} arrived through the relay: the path works`
+        : `the ${outcome.test.event} has not arrived yet`
+  return `Registered on ${HOSTS[outcome.host] ?? outcome.host} (hook ${outcome.hookId}): ${proof}`
 }
 
 async function act(element, event) {
@@ -322,6 +388,16 @@ setInterval(() => {
   for (const time of document.querySelectorAll('time[datetime]'))
     time.textContent = ago(time.dateTime)
 }, 15_000)
+
+// Just added from the overview: the secret (shown this once) and what registration did.
+const justAdded = app && sessionStorage.getItem('toehold-secret')
+if (justAdded) {
+  sessionStorage.removeItem('toehold-secret')
+  const outcome = sessionStorage.getItem('toehold-registered')
+  sessionStorage.removeItem('toehold-registered')
+  showSecret(justAdded)
+  say(outcome ?? 'App added: paste the URL and secret into your git host')
+}
 
 restore()
 listen()

@@ -116,7 +116,9 @@ function logSection(): Html {
 export function appBody(apps: AppCard[], page: AppPage): Html {
   const { card } = page
   return html`${appsNav(apps, card.app)}
-<div class="app-head"><h1>${card.app}</h1></div>
+<div class="app-head"><h1>${card.app}</h1>
+  <button type="button" class="quiet" data-action="app-remove">Remove app</button>
+</div>
 <div class="grid">
   <div class="col">
     ${summary(card)}

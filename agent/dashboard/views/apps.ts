@@ -1,7 +1,8 @@
 // The apps list: one card per app with its state, live commit and last deployment.
 import { html } from 'hono/html'
-import type { AppCard } from '../model.ts'
+import type { AppCard, Overview } from '../model.ts'
 import { badge, type Html, short, when } from './layout.ts'
+import { addAppForm, notifySection, staleHooks } from './onboard.ts'
 
 /** The last deployment in one line: status, when, and for a failure its stage and reason. */
 export function lastDeploy(card: AppCard): Html {
@@ -36,5 +37,9 @@ ${apps.map(
 </ul>`
 }
 
-export const overviewBody = (apps: AppCard[]) =>
-  html`<h1>Apps</h1><div id="apps" data-refresh>${appsList(apps)}</div>`
+export const overviewBody = (overview: Overview) =>
+  html`<h1>Apps</h1>${staleHooks(overview.apps)}<div id="apps" data-refresh>${appsList(overview.apps)}</div>
+<div class="grid">
+  <div class="col">${addAppForm()}</div>
+  <div class="col">${notifySection(overview.targets)}</div>
+</div>`

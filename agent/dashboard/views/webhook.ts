@@ -1,7 +1,7 @@
 // An app's webhook: the on/off switch, provider, relay URL, secret (shown once, by the script,
 // after enable or rotate), and the git token the agent fetches with (set, never shown back).
 import { html } from 'hono/html'
-import { PROVIDERS, type Provider } from '../../api/contract.ts'
+import { type HookRegistration, PROVIDERS, type Provider } from '../../api/contract.ts'
 import type { AppPage } from '../model.ts'
 import { type Html, when } from './layout.ts'
 
@@ -39,6 +39,28 @@ function tokenState(token: AppPage['token']): string {
   return `No ${token.key} set: fine for public repositories.`
 }
 
+const HOSTS: Record<string, string> = {
+  github: 'GitHub',
+  gitlab: 'GitLab',
+  gitea: 'Gitea',
+  bitbucket: 'Bitbucket',
+}
+
+/** How the hook is managed: registered on the host (auto), pasted by hand, or polling instead. */
+function modeLine(registration: HookRegistration | null): Html {
+  const mode = registration?.mode ?? 'manual'
+  const host = HOSTS[registration?.host ?? ''] ?? 'the git host'
+  const text =
+    mode === 'auto'
+      ? `auto: registered on ${host} (hook ${registration?.hookId ?? '?'})`
+      : mode === 'polling'
+        ? 'polling: the agent polls the branch'
+        : 'manual: pasted into the git host by hand'
+  return html`<p id="webhook-mode" data-mode="${mode}">Mode: <strong>${text}</strong></p>
+  ${registration?.reason ? html`<p class="hint">Not registered: ${registration.reason}</p>` : ''}
+  ${registration?.problem ? html`<p class="error" role="alert">${registration.problem}</p>` : ''}`
+}
+
 export function webhookSection(page: AppPage): Html {
   const hook = page.webhook
   const provider = hook.provider ?? 'github'
@@ -61,7 +83,9 @@ export function webhookSection(page: AppPage): Html {
     <p>${WHERE[provider]}</p>
     <p class="muted">Copy it now: the dashboard cannot show it again. Rotate to get a new one.</p>
   </div>
+  ${modeLine(hook.registration)}
   <div class="actions">
+    <button type="button" data-action="register">Register on the git host</button>
     <button type="button" data-action="rotate">Rotate secret</button>
   </div>
   <p class="hint">Rotating issues a new secret for the provider selected above (switching provider if it changed); the old secret stops working at once.</p>
