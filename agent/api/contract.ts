@@ -92,6 +92,10 @@ export type AppStatus = {
   pid: number | null
   repo: string
   branch: string
+  /** `tags:GLOB` when the app deploys the newest matching tag; null: it tracks `branch`. */
+  track: string | null
+  /** The tag the live release was built from (tag-tracked apps). */
+  tag: string | null
   port: number | null
   health: string
   lastDeployment: Pick<

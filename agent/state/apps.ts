@@ -13,6 +13,10 @@ export type App = {
   port: number | null
   health: string
   pollMs: number | null
+  /** `tags:GLOB`: deploy the newest tag matching GLOB; null: the branch's head. */
+  track: string | null
+  /** Whether pre-release versions (and GitHub pre-releases) count for a tag-tracked app. */
+  prereleases: boolean
   desired: Desired
   /** Release directory the app runs (or last ran); null before its first deployment. */
   currentRelease: string | null
@@ -27,6 +31,8 @@ type Row = {
   port: number | null
   health: string
   poll_ms: number | null
+  track: string | null
+  prereleases: number
   desired: Desired
   current_release: string | null
   created_at: number
@@ -40,6 +46,8 @@ const fromRow = (row: Row): App => ({
   port: row.port,
   health: row.health,
   pollMs: row.poll_ms,
+  track: row.track,
+  prereleases: row.prereleases === 1,
   desired: row.desired,
   currentRelease: row.current_release,
   createdAt: row.created_at,
@@ -62,7 +70,16 @@ export function requireApp(db: Db, name: string): App {
   throw new AppError(`no app "${name}"${names.length ? ` (apps: ${names.join(', ')})` : ''}`, 404)
 }
 
-export type NewApp = Pick<App, 'name' | 'repo' | 'branch' | 'start' | 'port' | 'health' | 'pollMs'>
+/** The settings a person gives an app (`app add`, `apply`); the rest is the agent's. */
+export type AppSettings = Pick<
+  App,
+  'repo' | 'branch' | 'start' | 'port' | 'health' | 'pollMs' | 'track' | 'prereleases'
+>
+export type NewApp = { name: string } & Pick<
+  AppSettings,
+  'repo' | 'branch' | 'start' | 'port' | 'health' | 'pollMs'
+> &
+  Partial<Pick<AppSettings, 'track' | 'prereleases'>>
 
 export function addApp(db: Db, app: NewApp): App {
   const problem = appNameProblem(app.name)
@@ -70,9 +87,48 @@ export function addApp(db: Db, app: NewApp): App {
   if (getApp(db, app.name)) throw new AppError(`app "${app.name}" already exists`, 409)
   statement(
     db,
-    'INSERT INTO apps (name, repo, branch, start, port, health, poll_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  ).run(app.name, app.repo, app.branch, app.start, app.port, app.health, app.pollMs, Date.now())
+    'INSERT INTO apps (name, repo, branch, start, port, health, poll_ms, track, prereleases, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(
+    app.name,
+    app.repo,
+    app.branch,
+    app.start,
+    app.port,
+    app.health,
+    app.pollMs,
+    app.track ?? null,
+    app.prereleases ? 1 : 0,
+    Date.now(),
+  )
   return requireApp(db, app.name)
+}
+
+const SETTING_COLUMNS: Record<keyof AppSettings, string> = {
+  repo: 'repo',
+  branch: 'branch',
+  start: 'start',
+  port: 'port',
+  health: 'health',
+  pollMs: 'poll_ms',
+  track: 'track',
+  prereleases: 'prereleases',
+}
+
+/** Changes some of an app's settings (`apply`); the next deployment or restart uses them. */
+export function updateApp(db: Db, name: string, change: Partial<AppSettings>): App {
+  requireApp(db, name)
+  const entries = Object.entries(change) as [keyof AppSettings, unknown][]
+  if (entries.length > 0)
+    statement(
+      db,
+      `UPDATE apps SET ${entries.map(([key]) => `${SETTING_COLUMNS[key]} = ?`).join(', ')} WHERE name = ?`,
+    ).run(
+      ...entries.map(([, value]) =>
+        typeof value === 'boolean' ? (value ? 1 : 0) : (value as string | number | null),
+      ),
+      name,
+    )
+  return requireApp(db, name)
 }
 
 export function removeApp(db: Db, name: string): void {

@@ -104,4 +104,11 @@ const V1 = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 `
 
-export const MIGRATIONS: readonly string[] = [V1]
+// What an app tracks: its branch (track NULL), or 'tags:GLOB', the newest tag matching the glob;
+// prereleases: whether pre-release versions (and GitHub pre-releases) count.
+const V2_TRACK = `
+  ALTER TABLE apps ADD COLUMN track TEXT;
+  ALTER TABLE apps ADD COLUMN prereleases INTEGER NOT NULL DEFAULT 0;
+`
+
+export const MIGRATIONS: readonly string[] = [V1, V2_TRACK]
