@@ -11,19 +11,22 @@ import {
   type Webhook,
 } from '../state/webhooks.ts'
 import { type ApiDeps, readJson } from './context.ts'
-import { PROVIDERS } from './contract.ts'
+import { PROVIDERS, type WebhookIssued } from './contract.ts'
 import { webhookStatus, webhookUrl } from './status.ts'
+
+/** A webhook as the answers that issue its secret show it (enable, rotate, apply). */
+export const issuedWebhook = (deps: ApiDeps, hook: Webhook): WebhookIssued => ({
+  app: hook.app,
+  url: webhookUrl(deps, hook.app),
+  secret: hook.secret,
+  provider: hook.provider,
+  enabled: hook.enabled,
+  notes: providerNotes(hook.provider),
+})
 
 export function webhookRoutes(deps: ApiDeps) {
   const { db } = deps
-  const withSecret = (hook: Webhook) => ({
-    app: hook.app,
-    url: webhookUrl(deps, hook.app),
-    secret: hook.secret,
-    provider: hook.provider,
-    enabled: hook.enabled,
-    notes: providerNotes(hook.provider),
-  })
+  const withSecret = (hook: Webhook) => issuedWebhook(deps, hook)
   return new Hono()
     .get('/apps/:app/webhook', (c) =>
       c.json(webhookStatus(deps, requireApp(db, c.req.param('app')).name)),

@@ -1,5 +1,6 @@
 // Every client command of the `toehold` CLI.
 import type { Command } from 'commander'
+import { registerApply } from './apply.ts'
 import { registerApps } from './apps.ts'
 import { registerDeploys } from './deploys.ts'
 import { registerEnv } from './env.ts'
@@ -10,4 +11,5 @@ export function registerClientCommands(program: Command): void {
   registerWebhooks(program)
   registerDeploys(program)
   registerEnv(program)
+  registerApply(program)
 }

@@ -42,7 +42,7 @@ function where(provider: string): string {
   return places[provider] ?? ''
 }
 
-const showSecret = (hook: Enabled) =>
+export const showSecret = (hook: Enabled) =>
   [
     `webhook ${paint('green', 'enabled')} for ${hook.app} (${hook.provider})`,
     `  URL     ${hook.url ?? '(relay not known yet: start the agent with --relay)'}`,

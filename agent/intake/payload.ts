@@ -63,8 +63,8 @@ function releaseEvent(payload: Json): GitEvent {
   const release = obj(payload.release)
   const tag = str(release.tag_name)
   const action = str(payload.action)
-  if (tag === null || tag === '' || action === null)
-    throw new PayloadError('release without action or tag_name')
+  // Not a release toehold can act on (nor one GitHub sends): like any other event, ignored.
+  if (tag === null || tag === '' || action === null) return { kind: 'other', name: 'release' }
   return {
     kind: 'release',
     tag,
