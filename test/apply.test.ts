@@ -20,6 +20,8 @@ import {
 import { tempDir } from './helpers/procs.ts'
 
 const T = { timeout: 90_000 }
+/** A secret reference as the file writes it: "${NAME}". */
+const ref = (name: string) => `\${${name}}`
 
 describe('toehold apply', { concurrency: true }, () => {
   test(
@@ -229,7 +231,7 @@ port = ${taggedPort}
         app(
           '[apps.env]\nMODE = "production"\nGITHUB_TOKEN = "ghp_0123456789abcdefghij0123456789abcd"\n',
         ),
-        'FILE:6: apps[0].env.GITHUB_TOKEN: looks like a secret written in the file; reference it instead: "${GITHUB_TOKEN}" (from the environment) or { file = "~/.config/toehold/github_token" }',
+        `FILE:6: apps[0].env.GITHUB_TOKEN: looks like a secret written in the file; reference it instead: "${ref('GITHUB_TOKEN')}" (from the environment) or { file = "~/.config/toehold/github_token" }`,
       ],
       [
         'a token-shaped value',
@@ -238,8 +240,8 @@ port = ${taggedPort}
       ],
       [
         'an unset reference',
-        app('[apps.env]\nDB = "postgres://${DB_USER}@localhost"\n'),
-        'FILE:5: apps[0].env.DB: ${DB_USER} is not set in the environment',
+        app(`[apps.env]\nDB = "postgres://${ref('DB_USER')}@localhost"\n`),
+        `FILE:5: apps[0].env.DB: ${ref('DB_USER')} is not set in the environment`,
       ],
       [
         'a missing secret file',
