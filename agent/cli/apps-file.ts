@@ -2,7 +2,7 @@
 // and column), secret references resolved here ("${VAR}" from this environment, { file = "…" }
 // from disk) so secrets never live in the file, literal secrets refused, and the line of the key
 // the agent refuses found for its message. The shape itself is checked by the agent.
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parse, TomlError } from 'smol-toml'
@@ -20,6 +20,8 @@ const showPath = (path: Path) =>
 /** Names that say a value is a secret, and the shapes of well-known tokens. */
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE|CREDENTIAL/i
 const SECRET_VALUE = /^(gh[pousr]_|github_pat_|glpat-|whsec_|xox[abpr]-|sk-|AKIA[0-9A-Z]{12})/
+/** The agent takes no variable longer than this. */
+const MAX_SECRET_FILE = 64 * 1024
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
 
 /** A CliError naming the file, the line of the key at `path` (when found) and the key. */
@@ -84,16 +86,24 @@ function resolveValue(file: AppsFile, path: Path, value: unknown, env: NodeJS.Pr
       throw fileError(file, path, `${where}: a value is a string or { file = "path" }`)
     const target = resolve(dirname(file.path), from.replace(/^~(?=$|\/)/, homedir()))
     try {
-      return readFileSync(target, 'utf8').replace(/\r?\n$/, '')
+      return readSecret(target)
     } catch (error) {
-      throw fileError(
-        file,
-        path,
-        `${where}: cannot read ${from}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      )
+      throw fileError(file, path, `${where}: cannot read ${from}: ${(error as Error).message}`)
     }
   }
   return value
+}
+
+/** A secret file's text minus one trailing newline; bounded like the agent's variables. */
+function readSecret(path: string): string {
+  let size: number
+  try {
+    size = statSync(path).size
+  } catch (error) {
+    throw new Error((error as NodeJS.ErrnoException).code ?? String(error))
+  }
+  if (size > MAX_SECRET_FILE) throw new Error('larger than 64 KiB')
+  return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
 }
 
 /**
