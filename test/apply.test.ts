@@ -43,7 +43,14 @@ describe('toehold apply', { concurrency: true }, () => {
 
       const file = join(dir, 'toehold.toml')
       const webRemote = web.remote
-      const write = (web: { health?: string; greeting?: string; port?: number } = {}) =>
+      type Changes = {
+        health?: string
+        greeting?: string
+        port?: number
+        hostname?: string
+        track?: string
+      }
+      const write = (web: Changes = {}) =>
         writeFileSync(
           file,
           `# two apps
@@ -53,7 +60,7 @@ repo = "${webRemote}"
 port = ${web.port ?? webPort}
 health = "${web.health ?? '/'}"
 poll = "5m"
-
+${web.hostname ? `hostname = "${web.hostname}"\n` : ''}
 [apps.env]
 DATABASE_URL = "\${WEB_DB}"
 GREETING = "${web.greeting ?? 'hello'}"
@@ -65,7 +72,7 @@ provider = "github"
 [[apps]]
 name = "tagged"
 repo = "${tagged.remote}"
-track = "tags:v*"
+track = "${web.track ?? 'tags:v*'}"
 port = ${taggedPort}
 `,
         )
@@ -135,7 +142,7 @@ port = ${taggedPort}
 
       // A dry run of real changes lists them and changes nothing.
       const otherPort = await freePort()
-      write({ port: otherPort, health: '/healthz', greeting: 'bonjour' })
+      write({ port: otherPort, health: '/healthz', greeting: 'bonjour', hostname: 'web.home.arpa' })
       const plan = await toehold(agent.home, ['apply', file, '--dry-run', '--json'], { env })
       assert.deepEqual(plan.json.steps[0], {
         app: 'web',
@@ -146,7 +153,8 @@ port = ${taggedPort}
           { field: 'env.GREETING', from: 'set', to: 'set' },
         ],
         restart: true,
-        notes: [],
+        deploy: false,
+        notes: ['hostname: not applied by this agent yet'],
       })
       assert.equal((await agent.api('GET', '/apps/web')).body.port, webPort)
       assert.equal((await agent.api('GET', '/env?app=web')).body.GREETING, 'hello')
@@ -165,6 +173,20 @@ port = ${taggedPort}
       assert.equal((await agent.api('GET', '/env?app=web')).body.GREETING, 'bonjour')
       const restarted = await answer(webPort)
       assert.ok(restarted && restarted.pid !== started.pid, 'restarted')
+
+      // What an app tracks changed: it deploys again (the same newest tag here: unchanged).
+      write({ health: '/healthz', greeting: 'bonjour', track: 'tags:v1.*' })
+      const retracked = await toehold(agent.home, ['apply', file, '--json'], { env })
+      assert.deepEqual(retracked.json.steps[1].changes, [
+        { field: 'track', from: 'tags:v*', to: 'tags:v1.*' },
+      ])
+      assert.deepEqual(
+        [retracked.json.steps[1].deploy, retracked.json.steps[1].restart],
+        [true, false],
+      )
+      const [redeploy] = retracked.json.deployments
+      assert.equal(redeploy.app, 'tagged')
+      assert.equal((await finished(agent, 'tagged', redeploy.deployment)).status, 'unchanged')
 
       // An app the file no longer names stays unless --prune.
       const text = readFileSync(file, 'utf8')

@@ -177,6 +177,8 @@ export type ApplyStep = {
   changes: ApplyChange[]
   /** A running app restarts: a setting its process sees changed. */
   restart: boolean
+  /** A deployed app deploys again: what it tracks (repo, branch, tags) changed. */
+  deploy: boolean
   notes: string[]
 }
 

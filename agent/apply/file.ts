@@ -1,7 +1,7 @@
 // The apps file `toehold apply` reads and `toehold export` writes (TOML on disk; the CLI sends it
 // here as JSON with its secret references already resolved). One table, FIELDS, says per app
-// setting: its key in the file, what it accepts, the app setting it sets, and whether a running
-// app restarts when it changes. A new `app add` setting is one row.
+// setting: its key in the file, what it accepts, the app setting it sets, and what a change does
+// to a deployed app. A new `app add` setting is one row.
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
 import { parseDuration } from '../../shared/units.ts'
@@ -20,8 +20,11 @@ type Field = {
   setting: keyof AppSettings | null
   /** The setting's value when the key is absent from the file. */
   absent: Value
-  /** A running app restarts when it changes (its process sees it). */
-  restart: boolean
+  /**
+   * What a change does to a deployed app: `restart` (its process sees the setting), `deploy` (it
+   * names what to deploy: the app deploys what it now tracks), or nothing.
+   */
+  effect: 'restart' | 'deploy' | null
   /** The setting as the file writes it (export). */
   toFile?: (value: Value) => Value
 }
@@ -50,56 +53,56 @@ export const FIELDS: Field[] = [
     schema: text(2048).refine((repo) => !repo.startsWith('-'), 'not a git URL or path'),
     setting: 'repo',
     absent: null,
-    restart: false,
+    effect: 'deploy',
   },
   {
     key: 'branch',
     schema: text(255).regex(/^(?!-)[^\s~^:?*[\\]+$/, 'not a valid branch name'),
     setting: 'branch',
     absent: 'main',
-    restart: false,
+    effect: 'deploy',
   },
-  { key: 'track', schema: checked(trackProblem), setting: 'track', absent: null, restart: false },
+  { key: 'track', schema: checked(trackProblem), setting: 'track', absent: null, effect: 'deploy' },
   {
     key: 'prereleases',
     schema: z.boolean(),
     setting: 'prereleases',
     absent: false,
-    restart: false,
+    effect: 'deploy',
   },
   {
     key: 'port',
     schema: z.number().int().min(1).max(65535),
     setting: 'port',
     absent: null,
-    restart: true,
+    effect: 'restart',
   },
   {
     key: 'health',
     schema: z.string().startsWith('/').max(1024),
     setting: 'health',
     absent: '/',
-    restart: false,
+    effect: null,
   },
-  { key: 'start', schema: text(4096), setting: 'start', absent: null, restart: true },
+  { key: 'start', schema: text(4096), setting: 'start', absent: null, effect: 'restart' },
   {
     key: 'poll',
     schema: poll,
     setting: 'pollMs',
     absent: null,
-    restart: false,
+    effect: null,
     toFile: (ms) => duration(ms as number),
   },
   // `app add --bind/--strategy/--hostname` (issue 11): accepted here; set `setting` once stored.
-  { key: 'bind', schema: text(255), setting: null, absent: null, restart: false },
+  { key: 'bind', schema: text(255), setting: null, absent: null, effect: null },
   {
     key: 'strategy',
     schema: z.enum(['blue-green', 'restart']),
     setting: null,
     absent: null,
-    restart: false,
+    effect: null,
   },
-  { key: 'hostname', schema: text(253), setting: null, absent: null, restart: false },
+  { key: 'hostname', schema: text(253), setting: null, absent: null, effect: null },
 ]
 
 /** What the file asks of one app, in the agent's terms. */

@@ -18,13 +18,14 @@ export function plan(db: Db, apps: Desired[], prune: boolean): Plan {
     .filter((name) => !named.has(name))
   if (prune)
     for (const app of others)
-      steps.push({ app, action: 'remove', changes: [], restart: false, notes: [] })
+      steps.push({ app, action: 'remove', changes: [], restart: false, deploy: false, notes: [] })
   return { steps, unlisted: prune ? [] : others }
 }
 
 function stepFor(db: Db, desired: Desired, app: App | undefined): ApplyStep {
   const changes: ApplyChange[] = []
   let restart = false
+  let deploy = false
   for (const field of FIELDS) {
     if (!field.setting) continue
     const to = desired.settings[field.setting]
@@ -33,7 +34,8 @@ function stepFor(db: Db, desired: Desired, app: App | undefined): ApplyStep {
     const show = (value: typeof to) =>
       value === null ? null : String(field.toFile ? field.toFile(value) : value)
     changes.push({ field: field.key, from: app ? show(from) : null, to: show(to) })
-    if (field.restart) restart = true
+    if (field.effect === 'restart') restart = true
+    if (field.effect === 'deploy') deploy = true
   }
 
   const env = app ? listEnv(db, app.name) : {}
@@ -50,14 +52,17 @@ function stepFor(db: Db, desired: Desired, app: App | undefined): ApplyStep {
   const wanted = desired.webhook?.provider ?? null
   if (current !== wanted) changes.push({ field: 'webhook', from: current, to: wanted })
 
+  const deployed = app?.currentRelease != null
   const notes = desired.unsupported.map((key) => `${key}: not applied by this agent yet`)
   if (desired.webhook?.register) notes.push('webhook.register: not applied by this agent yet')
   return {
     app: desired.name,
     action: app ? (changes.length ? 'update' : 'unchanged') : 'create',
     changes,
-    // Only a running app restarts; a stopped one reads its settings when it starts.
-    restart: restart && app?.currentRelease != null && app.desired === 'running',
+    // A deployment starts the app with its new settings anyway. Only a running app restarts; a
+    // stopped one reads its settings when it starts.
+    restart: restart && !deploy && deployed && app?.desired === 'running',
+    deploy: deploy && deployed,
     notes,
   }
 }

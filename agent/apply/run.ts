@@ -1,7 +1,7 @@
 // Carries out an apply plan. Every new app's remote is checked first, so a remote that does not
 // answer refuses the run before anything changed; then apps are created (and deployed when their
-// branch or a matching tag exists), updated (restarted only when a setting their process sees
-// changed) or removed.
+// branch or a matching tag exists), updated (deployed again when what they track changed,
+// restarted when a setting their process sees changed, else left running) or removed.
 import type { ApplyStep } from '../api/contract.ts'
 import { gitAuth, remoteHead, remoteTagNames } from '../core/git.ts'
 import { counts, tracking } from '../core/tags.ts'
@@ -74,7 +74,7 @@ export async function apply(
     syncEnv(db, desired)
     const hook = syncWebhook(db, desired)
     if (hook) applied.webhooks.push(hook)
-    if (step.action === 'create' && ready.get(desired.name))
+    if ((step.action === 'create' && ready.get(desired.name)) || step.deploy)
       applied.deployments.push({
         app: desired.name,
         deployment: deployer.request(desired.name, { trigger: 'manual' }).id,

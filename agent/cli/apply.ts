@@ -33,7 +33,7 @@ const ACTION_STYLE = {
 } as const
 
 function describeStep(step: ApplyStep): string {
-  const head = `${paint(ACTION_STYLE[step.action], step.action)} ${paint('bold', step.app)}${step.restart ? ' (restarts)' : ''}`
+  const head = `${paint(ACTION_STYLE[step.action], step.action)} ${paint('bold', step.app)}${step.deploy ? ' (deploys)' : step.restart ? ' (restarts)' : ''}`
   const rows = step.changes.map((change) => [
     `    ${change.field}`,
     change.from === null
