@@ -78,7 +78,6 @@ export function createIntake(deps: {
         if (!tagged) return ignored('event "release" does not deploy')
         break
       case 'push':
-        if (tagged) break
         if (event.branch !== hook.branch)
           return ignored(`push to ${event.branch}; ${hook.app} tracks ${hook.branch}`)
         if (event.commit === null) return ignored(`branch ${event.branch} was deleted`)
