@@ -19,7 +19,7 @@ import {
 } from './helpers/deploy.ts'
 import { tempDir } from './helpers/procs.ts'
 
-const T = { timeout: 90_000 }
+const T = { timeout: 180_000 }
 /** A secret reference as the file writes it: "${NAME}". */
 const ref = (name: string) => `\${${name}}`
 

@@ -18,7 +18,7 @@ import {
 } from './helpers/deploy.ts'
 import { type RelayProc, startRelay, tempDir } from './helpers/procs.ts'
 
-const T = { timeout: 90_000 }
+const T = { timeout: 180_000 }
 const ZERO = '0'.repeat(40)
 
 type Hook = { url: string; secret: string }
