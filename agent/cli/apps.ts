@@ -59,6 +59,8 @@ export function registerApps(program: Command): void {
         } catch (error) {
           throw new CliError((error as Error).message)
         }
+        if (options.prereleases && options.track === undefined)
+          throw new CliError('--prereleases goes with --track tags:PATTERN')
         const gitToken = options.tokenStdin ? await readStdin('--token-stdin') : undefined
         return client.request<Added>('POST', '/apps', {
           gitToken,
