@@ -271,6 +271,11 @@ port = ${taggedPort}
         'FILE:4: apps[0].env.TOKEN: cannot read nope.token: ENOENT',
       ],
       [
+        'credentials in the repo URL',
+        '[[apps]]\nname = "web"\nrepo = "https://me:ghs_secret@github.com/me/web"\n',
+        'FILE:3: apps[0].repo: credentials in the URL: give the token as env GIT_TOKEN (a reference) instead',
+      ],
+      [
         'a remote that does not answer',
         '[[apps]]\nname = "web"\nrepo = "/nonexistent/repo.git"\n',
         /^toehold: FILE:3: apps\[0\]\.repo: cannot reach \/nonexistent\/repo\.git: /,
@@ -285,7 +290,8 @@ port = ${taggedPort}
         const stderr = result.stderr.replaceAll(file, 'FILE')
         if (typeof expected === 'string') assert.equal(stderr, `toehold: ${expected}\n`, what)
         else assert.match(stderr, expected, what)
-        assert.ok(!stderr.includes('ghp_0123'), 'the secret is not echoed')
+        for (const secret of ['ghp_0123', 'ghs_secret'])
+          assert.ok(!stderr.includes(secret), 'the secret is not echoed')
       }),
     )
     assert.deepEqual((await agent.api('GET', '/apps')).body, [], 'nothing changed')

@@ -50,7 +50,12 @@ const checked = (problem: (value: string) => string | null) =>
 export const FIELDS: Field[] = [
   {
     key: 'repo',
-    schema: text(2048).refine((repo) => !repo.startsWith('-'), 'not a git URL or path'),
+    schema: text(2048)
+      .refine((repo) => !repo.startsWith('-'), 'not a git URL or path')
+      .refine(
+        (repo) => !/^\w[\w+.-]*:\/\/[^/@\s]+@/.test(repo),
+        'credentials in the URL: give the token as env GIT_TOKEN (a reference) instead',
+      ),
     setting: 'repo',
     absent: null,
     effect: 'deploy',
