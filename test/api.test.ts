@@ -54,6 +54,8 @@ describe('apps', () => {
       'repo',
       'state',
       'strategy',
+      'tag',
+      'track',
       'warnings',
       'webhook',
     ])

@@ -44,6 +44,7 @@ const LAYERS = [
   'agent/deploy',
   'agent/report',
   'agent/intake',
+  'agent/apply',
   'agent/api',
   'agent/dashboard',
 ]

@@ -54,6 +54,8 @@ it('gives every command --help with an example and a --json option', async () =>
     'env set',
     'env unset',
     'env list',
+    'apply',
+    'export',
   ]) {
     assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`)
   }

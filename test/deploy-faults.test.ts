@@ -5,9 +5,9 @@
 // reaches a log line, a file or an API answer.
 import assert from 'node:assert/strict'
 import { renameSync } from 'node:fs'
-import { basename, dirname } from 'node:path'
+import { dirname } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { type Agent, freePort, startAgent } from './helpers/agent.ts'
+import { type Agent, assertNoLeak, freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
 import {
   type AppOptions,
@@ -20,20 +20,7 @@ import {
   setEnv,
 } from './helpers/deploy.ts'
 import { startGitHttp } from './helpers/git-http.ts'
-import { assertNoSecret } from './helpers/secrets.ts'
 import { until } from './helpers/wait.ts'
-
-/** No secret in the agent's output, the API answers, or its home's files but the state, which
- *  keeps `env set` values by design. */
-const assertNoLeak = (agent: Agent, secrets: Record<string, string>, answers: unknown[]) =>
-  assertNoSecret(secrets, {
-    texts: {
-      'agent output': `${agent.lines.map((line) => JSON.stringify(line)).join('\n')}\n${agent.stderr}`,
-      'API answers': JSON.stringify(answers),
-    },
-    dirs: [agent.home],
-    skip: (path) => basename(path).startsWith('state.db'),
-  })
 
 const T = { timeout: 60_000 }
 /** Set for every app: it must never show up anywhere. */

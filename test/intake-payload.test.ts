@@ -24,21 +24,33 @@ describe('GitHub', () => {
       const body = Buffer.from(JSON.stringify(push))
       const event = parse(headers('push'), body)
       const ref = push.ref as string
-      if (ref.startsWith('refs/tags/')) assert.deepEqual(event, { kind: 'tag', tag: ref.slice(10) })
+      const commit = push.deleted ? null : push.after
+      if (ref.startsWith('refs/tags/'))
+        assert.deepEqual(event, { kind: 'tag', tag: ref.slice(10), commit })
       else
         assert.deepEqual(event, {
           kind: 'push',
           branch: ref.slice(11),
-          commit: push.deleted ? null : push.after,
+          commit,
         })
     }
   })
 
-  test('ping examples are pings; other events are named, not deployed', () => {
+  test('ping examples are pings; release examples name their tag and action; others are named', () => {
     for (const ping of github('ping'))
       assert.deepEqual(parse(headers('ping'), Buffer.from(JSON.stringify(ping))), { kind: 'ping' })
-    const release = Buffer.from(JSON.stringify(github('release')[0]))
-    assert.deepEqual(parse(headers('release'), release), { kind: 'other', name: 'release' })
+    for (const example of github('release')) {
+      const release = example.release as { tag_name: string; draft: boolean; prerelease: boolean }
+      assert.deepEqual(parse(headers('release'), Buffer.from(JSON.stringify(example))), {
+        kind: 'release',
+        tag: release.tag_name,
+        action: example.action,
+        draft: release.draft,
+        prerelease: release.prerelease,
+      })
+    }
+    const star = Buffer.from(JSON.stringify(github('star')[0]))
+    assert.deepEqual(parse(headers('star'), star), { kind: 'other', name: 'star' })
   })
 
   test('the form content type carries the JSON in its payload field', () => {
@@ -60,7 +72,7 @@ test('GitLab: Push Hook and Tag Push Hook', () => {
   })
   assert.deepEqual(
     parse({ ...json, 'x-gitlab-event': 'Tag Push Hook' }, fixture('gitlab-tag-push')),
-    { kind: 'tag', tag: 'v1.0.0' },
+    { kind: 'tag', tag: 'v1.0.0', commit: '82b3d5ae55f7080f1e6022629cdb57bfae7cccc7' },
   )
 })
 

@@ -3,7 +3,8 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
 import { AppError } from '../core/errors.ts'
-import { gitAuth, remoteHead } from '../core/git.ts'
+import { gitAuth, remoteHead, remoteTagNames } from '../core/git.ts'
+import { counts, tracking, trackProblem } from '../core/tags.ts'
 import { addApp, claimProblem, removeApp, requireApp } from '../state/apps.ts'
 import { envScopes, setEnv } from '../state/env.ts'
 import { type ApiDeps, readJson } from './context.ts'
@@ -40,6 +41,14 @@ const NewApp = z.object({
     .default(null),
   health: z.string().startsWith('/').max(1024).default('/'),
   pollMs: z.number().int().min(10_000).nullable().default(null),
+  track: z
+    .string()
+    .refine((track) => !trackProblem(track), {
+      error: (issue) => trackProblem(String(issue.input)) ?? '',
+    })
+    .nullable()
+    .default(null),
+  prereleases: z.boolean().default(false),
   deploy: z.boolean().default(false),
   /** The app's GIT_TOKEN, for a private remote: needed already to check that it answers. */
   gitToken: z.string().min(1).max(4096).optional(),
@@ -71,10 +80,14 @@ export function appRoutes(deps: ApiDeps) {
       if (body.repo.startsWith('-')) throw new AppError('repo: not a git URL or path')
       // Refuse a remote that does not answer; only warn when the branch is not there yet.
       let head: string | null
+      const tags = tracking(body)
       try {
         const env = envScopes(db, body.name)
         if (body.gitToken) env.app = { GIT_TOKEN: body.gitToken }
-        head = await remoteHead(body.repo, body.branch, gitAuth(env, body.repo))
+        const auth = gitAuth(env, body.repo)
+        head = tags
+          ? ((await remoteTagNames(body.repo, auth)).find((tag) => counts(tag, tags)) ?? null)
+          : await remoteHead(body.repo, body.branch, auth)
       } catch (error) {
         throw new AppError((error as Error).message)
       }
@@ -88,7 +101,9 @@ export function appRoutes(deps: ApiDeps) {
       if (body.gitToken) setEnv(db, app.name, 'GIT_TOKEN', body.gitToken)
       const warnings = head
         ? []
-        : [`branch ${body.branch} does not exist on the remote yet; the first push to it deploys`]
+        : tags
+          ? [`no tag matching ${tags.pattern} on the remote yet; the first one pushed deploys`]
+          : [`branch ${body.branch} does not exist on the remote yet; the first push to it deploys`]
       const deployment =
         body.deploy && head ? deployer.request(app.name, { trigger: 'manual' }) : null
       return c.json({ ...appStatus(deps, app), warnings, deployment: deployment?.id ?? null }, 201)

@@ -97,6 +97,10 @@ export type AppStatus = {
   pid: number | null
   repo: string
   branch: string
+  /** `tags:GLOB` when the app deploys the newest matching tag; null: it tracks `branch`. */
+  track: string | null
+  /** The tag the live release was built from (tag-tracked apps). */
+  tag: string | null
   port: number | null
   bind: string | null
   strategy: Strategy
@@ -240,3 +244,31 @@ export type AgentEvent =
     }
   | { type: 'app'; app: string; state: string; at: string }
   | { type: 'relay'; connected: boolean; at: string }
+
+/** One setting `apply` changes; env values never appear (`set` stands for one). */
+export type ApplyChange = { field: string; from: string | null; to: string | null }
+
+/** What `apply` does (or, with dryRun, would do) to one app. */
+export type ApplyStep = {
+  app: string
+  action: 'create' | 'update' | 'remove' | 'unchanged'
+  changes: ApplyChange[]
+  /** A running app restarts: a setting its process sees changed. */
+  restart: boolean
+  /** A deployed app deploys again: what it tracks (repo, branch, tags) changed. */
+  deploy: boolean
+  notes: string[]
+}
+
+/** `POST /apply`. Webhook secrets appear only here, for webhooks this run enabled or re-keyed. */
+export type ApplyResult = {
+  dryRun: boolean
+  steps: ApplyStep[]
+  /** Apps the agent has that the file does not name: kept unless `prune`. */
+  unlisted: string[]
+  webhooks: WebhookIssued[]
+  deployments: { app: string; deployment: number }[]
+}
+
+/** `POST /apply`'s 400 for a file the agent refuses: the message and the key it is about. */
+export type ApplyRefusal = { error: string; path: (string | number)[] }

@@ -4,6 +4,7 @@
 import { type Context, Hono } from 'hono'
 import { sameSecret } from '../../shared/secrets.ts'
 import { AppError } from '../core/errors.ts'
+import { applyRoutes } from './apply.ts'
 import { appRoutes } from './apps.ts'
 import type { ApiDeps } from './context.ts'
 import { deployRoutes } from './deploys.ts'
@@ -66,6 +67,7 @@ export function createApi(deps: ApiDeps, frontend?: Frontend) {
   api.route('/', envRoutes(deps))
   api.route('/', notifyRoutes(deps))
   api.route('/', eventRoutes(deps))
+  api.route('/', applyRoutes(deps))
 
   api.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404))
   api.onError((error, c) => {

@@ -34,6 +34,8 @@ export function appStatus(deps: StatusDeps, app: App): AppStatus {
     pid: runtime.pid,
     repo: app.repo,
     branch: app.branch,
+    track: app.track,
+    tag: deps.deployer.liveTag(app.name),
     port: app.port,
     bind: app.bind,
     strategy: app.strategy,

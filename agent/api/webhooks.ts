@@ -15,17 +15,25 @@ import { type ApiDeps, readJson } from './context.ts'
 import { PROVIDERS, type RegisterOutcome, type WebhookIssued } from './contract.ts'
 import { webhookStatus, webhookUrl } from './status.ts'
 
+/** A webhook as the answers that issue its secret show it (enable, rotate, apply). */
+export const issuedWebhook = (
+  deps: ApiDeps,
+  hook: Webhook,
+  registration: RegisterOutcome | null = null,
+): WebhookIssued => ({
+  app: hook.app,
+  url: webhookUrl(deps, hook.app),
+  secret: hook.secret,
+  provider: hook.provider,
+  enabled: hook.enabled,
+  notes: providerNotes(hook.provider),
+  registration,
+})
+
 export function webhookRoutes(deps: ApiDeps) {
   const { db, hooks } = deps
-  const withSecret = (hook: Webhook, registration: RegisterOutcome | null): WebhookIssued => ({
-    app: hook.app,
-    url: webhookUrl(deps, hook.app),
-    secret: hook.secret,
-    provider: hook.provider,
-    enabled: hook.enabled,
-    notes: providerNotes(hook.provider),
-    registration,
-  })
+  const withSecret = (hook: Webhook, registration: RegisterOutcome | null) =>
+    issuedWebhook(deps, hook, registration)
   /** Registers, then waits a few seconds for the host's test delivery to come back. */
   const register = async (app: string, poll: boolean) => {
     const since = Date.now()

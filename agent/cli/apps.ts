@@ -13,7 +13,7 @@ function describe(app: AppStatus): string {
   const last = app.lastDeployment
   const lines = [
     `${paint('bold', app.app)}  ${status(app.state)}${app.desired === 'stopped' ? ' (stopped by you)' : ''}`,
-    `  repo      ${app.repo} (${app.branch})`,
+    `  repo      ${app.repo} (${app.track ? `${app.track}${app.tag ? `, live tag ${app.tag}` : ''}` : app.branch})`,
     `  release   ${app.release ?? '-'}  commit ${short(app.commit)}${app.pid ? `  pid ${app.pid}` : ''}`,
     `  port      ${app.port ?? '-'}${app.bind ? ` on ${app.bind}` : ''}  health ${app.health}  ${app.port === null ? 'restart' : app.strategy}${app.hostname ? `  host ${app.hostname}` : ''}`,
     `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}, ${app.webhook.mode}) ${app.webhook.url ?? ''}` : 'not set up'}`,
@@ -47,7 +47,9 @@ export function registerApps(program: Command): void {
       .option('--hostname <name>', "serve the app on the agent's --http-port under this Host")
       .option('--health <path>', 'health check path', '/')
       .option('--poll <interval>', 'poll the branch on an interval (e.g. 5m) instead of webhooks')
-      .option('--deploy', 'deploy the branch head at once')
+      .option('--track <tags:PATTERN>', 'deploy the newest tag matching a glob (e.g. tags:v*)')
+      .option('--prereleases', 'with --track: pre-release versions and releases count too')
+      .option('--deploy', 'deploy the branch head (or newest tag) at once')
       .option('--token-stdin', "read the app's GIT_TOKEN (private remotes) from standard input"),
     'toehold app add blog --repo https://github.com/me/blog --port 3000 --deploy',
   ).action((name: string, options: Options) =>
@@ -67,6 +69,8 @@ export function registerApps(program: Command): void {
         } catch (error) {
           throw new CliError((error as Error).message)
         }
+        if (options.prereleases && options.track === undefined)
+          throw new CliError('--prereleases goes with --track tags:PATTERN')
         const gitToken = options.tokenStdin ? await readStdin('--token-stdin') : undefined
         return client.request<Added>('POST', '/apps', {
           gitToken,
@@ -80,12 +84,14 @@ export function registerApps(program: Command): void {
           hostname: (options.hostname as string | undefined)?.toLowerCase() ?? null,
           health: options.health,
           pollMs,
+          track: options.track ?? null,
+          prereleases: Boolean(options.prereleases),
           deploy: Boolean(options.deploy),
         })
       },
       (added) =>
         [
-          `added ${added.app} (${added.repo}, branch ${added.branch})`,
+          `added ${added.app} (${added.repo}, ${added.track ?? `branch ${added.branch}`})`,
           ...added.warnings.map((w) => paint('yellow', `warning: ${w}`)),
           added.deployment
             ? `deploying: #${added.deployment} (toehold logs ${added.app} ${added.deployment} --follow)`
@@ -107,11 +113,11 @@ export function registerApps(program: Command): void {
                   a.app,
                   status(a.state),
                   short(a.commit),
-                  a.branch,
+                  a.track ?? a.branch,
                   a.port ? String(a.port) : '-',
                   a.repo,
                 ]),
-                ['APP', 'STATE', 'COMMIT', 'BRANCH', 'PORT', 'REPO'],
+                ['APP', 'STATE', 'COMMIT', 'TRACKS', 'PORT', 'REPO'],
               ),
       ),
   )

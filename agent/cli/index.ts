@@ -1,5 +1,6 @@
 // Every client command of the `toehold` CLI.
 import type { Command } from 'commander'
+import { registerApply } from './apply.ts'
 import { registerApps } from './apps.ts'
 import { registerDeploys } from './deploys.ts'
 import { registerEnv } from './env.ts'
@@ -12,4 +13,5 @@ export function registerClientCommands(program: Command): void {
   registerDeploys(program)
   registerEnv(program)
   registerNotify(program)
+  registerApply(program)
 }

@@ -70,7 +70,7 @@ export function describeRegistration(outcome: RegisterOutcome): string[] {
   return lines
 }
 
-const showSecret = (hook: WebhookIssued) => {
+export const showSecret = (hook: WebhookIssued) => {
   const registered = hook.registration?.mode === 'auto'
   return [
     `webhook ${paint('green', 'enabled')} for ${hook.app} (${hook.provider})`,

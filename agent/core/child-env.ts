@@ -7,6 +7,9 @@ const AGENT_ONLY = /^(TOEHOLD_|RELAY_)/
 /** Credentials set for git are for git only: builds and apps never see them. */
 const GIT_CREDENTIALS = new Set(['GIT_TOKEN', 'REV_TOKEN', 'GIT_USERNAME'])
 
+/** Whether an app's variable reaches its processes (git credentials do not). */
+export const reachesApp = (key: string) => !GIT_CREDENTIALS.has(key)
+
 /**
  * What git may see: where things are, locale, proxies, CA files and the ssh agent. Not the rest:
  * editors, pagers and askpass helpers are ways to run commands (simple-git refuses them), and the
@@ -36,7 +39,7 @@ export const gitEnv = (): Record<string, string> => ({
 export function appEnv(vars: Record<string, string>, port: number | null): Record<string, string> {
   const env = pick((key) => !AGENT_ONLY.test(key) && key !== 'PORT')
   for (const [key, value] of Object.entries(vars)) {
-    if (!GIT_CREDENTIALS.has(key)) env[key] = value
+    if (reachesApp(key)) env[key] = value
   }
   if (port !== null) env.PORT = String(port)
   return env

@@ -88,4 +88,14 @@ export async function remoteHead(
   }
 }
 
+/** The names of the remote's tags (`git ls-remote --tags`). Throws like remoteHead. */
+export async function remoteTagNames(repo: string, auth: GitAuth): Promise<string[]> {
+  try {
+    const out = await git(auth, { timeoutMs: 30_000 }).listRemote(['--tags', '--refs', '--', repo])
+    return [...out.matchAll(/^[0-9a-f]{40,64}\trefs\/tags\/(.+)$/gm)].map((m) => m[1] as string)
+  } catch (error) {
+    throw new Error(`cannot reach ${redactUrl(repo)}: ${gitError(error, auth)}`)
+  }
+}
+
 export const redactUrl = (url: string) => url.replace(/(\w+:\/\/)[^/@\s]+@/, '$1***@')

@@ -9,6 +9,7 @@ import type { Events } from '../core/events.ts'
 import { gitAuth, remoteHead } from '../core/git.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
+import { type Tracking, tracking } from '../core/tags.ts'
 import type { Serving } from '../serve/listeners.ts'
 import { type App, getApp, listApps, requireApp, setDesired } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
@@ -22,6 +23,7 @@ import {
 } from '../state/deployments.ts'
 import { envFor, envScopes } from '../state/env.ts'
 import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
+import { trackedTags } from './build/source.ts'
 import { createLanes } from './lanes.ts'
 import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
@@ -125,26 +127,52 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     })
   }
 
-  // Convergence and polling: deploy the branch head when it moved to a commit never tried yet.
+  /** A tag-tracked app's newest tag on the remote, read into its cache. */
+  async function newestTag(app: App, track: Tracking) {
+    const [newest] = await trackedTags(
+      {
+        app: app.name,
+        repo: app.repo,
+        branch: app.branch,
+        cache: home.repoCache(app.name),
+        auth: gitAuth(envScopes(db, app.name), app.repo),
+        signal: shutdown.signal,
+      },
+      track,
+    )
+    return newest ? { tag: newest.tag, commit: newest.commit } : null
+  }
+
+  // Convergence and polling: deploy the branch head (or the newest tag) when it moved to a
+  // commit never tried yet.
   const checking = new Set<string>()
   async function check(app: App, trigger: Extract<Trigger, 'converge' | 'poll'>): Promise<void> {
     if (!app.currentRelease || checking.has(app.name) || shutdown.signal.aborted) return
     checking.add(app.name)
     try {
-      const head = await remoteHead(
-        app.repo,
-        app.branch,
-        gitAuth(envScopes(db, app.name), app.repo),
-      )
+      const tags = tracking(app)
+      const target: { commit: string | null; tag?: string } | null = tags
+        ? await newestTag(app, tags)
+        : {
+            commit: await remoteHead(
+              app.repo,
+              app.branch,
+              gitAuth(envScopes(db, app.name), app.repo),
+            ),
+          }
+      const head = target?.commit
       if (!head || head === currentCommit(db, app.name, app.currentRelease)) return
       // A commit that failed (or was rolled back from) is not retried on every check.
       if (deployedBefore(db, app.name, head)) return
-      log.info({ app: app.name, commit: head, trigger }, 'branch moved: deploying')
-      request(app.name, { trigger, commit: head })
+      log.info(
+        { app: app.name, commit: head, trigger },
+        `${tags ? 'tag' : 'branch'} moved: deploying`,
+      )
+      request(app.name, { trigger, commit: head, ...(target.tag ? { tag: target.tag } : {}) })
     } catch (error) {
       log.warn(
         { app: app.name, trigger, reason: (error as Error).message },
-        'cannot check the branch',
+        `cannot check the ${tracking(app) ? 'tags' : 'branch'}`,
       )
     } finally {
       checking.delete(app.name)
@@ -219,6 +247,12 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     findDeployment: (app, name) => findDeployment(db, app, name),
     lastDeployment: (app) => lastDeployment(db, app),
     liveCommit: (app) => currentCommit(db, app, getApp(db, app)?.currentRelease ?? null),
+    liveTag(name) {
+      const app = getApp(db, name)
+      if (!app || !tracking(app)) return null
+      const live = listReleases(db, name, app.currentRelease).find((release) => release.live)
+      return (live && getDeployment(db, name, live.deployment)?.ref) ?? null
+    },
     releases: (app) => listReleases(db, app, getApp(db, app)?.currentRelease ?? null),
     buildLogPath: (app, id) => buildLogPath(home, app, id),
     appLogPath: (app) => appLogPath(home, app),

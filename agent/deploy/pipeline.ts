@@ -7,6 +7,7 @@ import type { Deployment } from '../api/contract.ts'
 import { appEnv } from '../core/child-env.ts'
 import { gitAuth } from '../core/git.ts'
 import { type LogFile, openLog } from '../core/logfile.ts'
+import { tracking } from '../core/tags.ts'
 import { requireApp, setCurrentRelease } from '../state/apps.ts'
 import { envFor, envScopes } from '../state/env.ts'
 import { forgetProcess, recordProcess } from '../state/processes.ts'
@@ -17,7 +18,7 @@ import {
   pruneReleases,
   releaseName,
 } from '../state/releases.ts'
-import { checkout, resolveCommit } from './build/source.ts'
+import { checkout, resolveCommit, resolveTag } from './build/source.ts'
 import { runStep } from './build/steps.ts'
 import { type Progress, track } from './progress.ts'
 import { buildLogPath, type Context, readPackage, requireBun } from './run/launch.ts'
@@ -115,11 +116,20 @@ async function build(run: Run): Promise<string | null> {
     auth: gitAuth(envScopes(ctx.db, app.name), app.repo),
     signal,
   }
-  const { commit, message } = await resolveCommit(source, {
-    hint: request.commit,
-    ref: request.ref,
-  })
-  progress.set({ commit, message })
+  const tags = tracking(app)
+  const { commit, message, tag } =
+    tags && request.ref === undefined
+      ? await resolveTag(source, tags, {
+          tag: request.tag,
+          hint: request.commit,
+          // By hand, a tag may move the app backwards.
+          live:
+            request.trigger === 'manual'
+              ? null
+              : currentCommit(ctx.db, app.name, app.currentRelease),
+        })
+      : { ...(await resolveCommit(source, { hint: request.commit, ref: request.ref })), tag: null }
+  progress.set({ commit, message, ...(tag ? { ref: tag } : {}) })
   Object.assign(run, { commit, message })
   log.line(`[toehold] ${commit.slice(0, 7)} ${message}`)
   if (!request.force && commit === currentCommit(ctx.db, app.name, app.currentRelease)) {

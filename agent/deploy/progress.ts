@@ -86,8 +86,8 @@ export function track(deps: Deps, deployment: Deployment) {
       })
       announce(deps, app, id)
     },
-    /** Commit, message, release: known once fetched. */
-    set(change: Pick<DeploymentChange, 'commit' | 'message' | 'release'>): void {
+    /** Commit, message, release (and a tracked tag): known once fetched. */
+    set(change: Pick<DeploymentChange, 'ref' | 'commit' | 'message' | 'release'>): void {
       updateDeployment(deps.db, app, id, change)
     },
     /** Adds a step's duration (`git`, `install`, `predeploy`, `stop`, `boot`). */

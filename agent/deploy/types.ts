@@ -5,6 +5,11 @@ import type { AppRuntime, Deployment, Release, Trigger } from '../api/contract.t
 export type DeployRequest = {
   /** A pushed commit: the engine deploys the tracked branch's head, which must contain it. */
   commit?: string
+  /**
+   * A pushed or released tag (tag-tracked apps): the engine deploys the newest tag matching the
+   * app's pattern, which must contain it; `commit` is then the object the event said it names.
+   */
+  tag?: string
   /** An exact ref or sha to deploy (manual deploys); default: the tracked branch's head. */
   ref?: string
   /** Redeploy even when the commit is the live one. */
@@ -29,6 +34,8 @@ export type Deployer = {
   releases(app: string): Release[]
   /** The commit of the release the app runs (or last ran); null before its first deployment. */
   liveCommit(app: string): string | null
+  /** The tag of the release a tag-tracked app runs; null for branch-tracked apps. */
+  liveTag(app: string): string | null
   /** Path of a deployment's build log, and of the app's own stdout/stderr log. */
   buildLogPath(app: string, id: number): string
   appLogPath(app: string): string

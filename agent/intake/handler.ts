@@ -1,11 +1,13 @@
 // The agent's webhook intake, in DESIGN.md's order: app → signature → duplicate → payload → route.
 import type { Delivery } from '../../shared/protocol.ts'
+import { tracking } from '../core/tags.ts'
 import type { Deployer } from '../deploy/types.ts'
 import type { Db } from '../state/db.ts'
 import { webhookTarget } from '../state/webhooks.ts'
 import type { Answer, DeliveryHandler } from '../tunnel/client.ts'
 import { gitEvent, PayloadError, parseBody } from './payload.ts'
 import type { DeliveryRecorder } from './record.ts'
+import { isRefEvent, tagHint } from './tags.ts'
 import { providerDeliveryId, verify } from './verify.ts'
 
 const json = (status: number, value: unknown): Answer => ({
@@ -60,13 +62,21 @@ export function createIntake(deps: {
     const ignored = (reason: string) =>
       finish(true, 'ignored', json(200, { status: 'ignored', reason }))
 
+    const tags = tracking(hook)
+    const tagged = tags && isRefEvent(event) ? tagHint(hook.app, tags, event) : null
+    if (typeof tagged === 'string') return ignored(tagged)
+
     switch (event.kind) {
       case 'ping':
         return finish(true, 'ping', json(200, { status: 'ping' }))
       case 'other':
         return ignored(`event "${event.name}" does not deploy`)
       case 'tag':
-        return ignored(`tag ${event.tag}: only pushes to ${hook.branch} deploy`)
+        if (!tagged) return ignored(`tag ${event.tag}: only pushes to ${hook.branch} deploy`)
+        break
+      case 'release':
+        if (!tagged) return ignored('event "release" does not deploy')
+        break
       case 'push':
         if (event.branch !== hook.branch)
           return ignored(`push to ${event.branch}; ${hook.app} tracks ${hook.branch}`)
@@ -75,10 +85,9 @@ export function createIntake(deps: {
       case 'trigger':
         break
     }
-    const deployment = deployer.request(hook.app, {
-      trigger: 'webhook',
-      ...(event.commit ? { commit: event.commit } : {}),
-    })
+    const hint =
+      tagged ?? ('commit' in event && event.commit !== null ? { commit: event.commit } : {})
+    const deployment = deployer.request(hook.app, { trigger: 'webhook', ...hint })
     record.deployment = deployment.id
     return finish(
       true,
@@ -86,7 +95,8 @@ export function createIntake(deps: {
       json(202, {
         status: 'queued',
         deployment: deployment.id,
-        commit: event.commit ?? deployment.commit,
+        commit: hint.commit ?? deployment.commit,
+        ...(tagged ? { tag: tagged.tag } : {}),
       }),
     )
   }

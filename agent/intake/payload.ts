@@ -5,7 +5,10 @@ export type GitEvent =
   | { kind: 'ping' }
   /** A branch moved (`commit` = its new head) or was deleted (`commit` = null). */
   | { kind: 'push'; branch: string; commit: string | null }
-  | { kind: 'tag'; tag: string }
+  /** A tag was pushed (`commit` = the object it names: a commit or an annotated tag) or deleted (null). */
+  | { kind: 'tag'; tag: string; commit: string | null }
+  /** GitHub's `release` event: a release for `tag` was published (or another `action`). */
+  | { kind: 'release'; tag: string; action: string; draft: boolean; prerelease: boolean }
   /** A CI's `Authorization: Bearer` trigger; `commit` is an optional hint. */
   | { kind: 'trigger'; commit: string | null }
   | { kind: 'other'; name: string }
@@ -43,12 +46,32 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
 const obj = (value: unknown): Json =>
   typeof value === 'object' && value !== null ? (value as Json) : {}
 
+/** A full or abbreviated object id, lower-cased; null for none or git's all-zero "deleted". */
+const checkedSha = (sha: string | null) =>
+  sha && SHA.test(sha) && !ZERO_SHA.test(sha) ? sha.toLowerCase() : null
+
 /** `refs/heads/x` → branch x, `refs/tags/v1` → tag v1. */
 function fromRef(ref: string | null, after: string | null): GitEvent {
-  const commit = after && SHA.test(after) && !ZERO_SHA.test(after) ? after.toLowerCase() : null
-  if (ref?.startsWith('refs/tags/')) return { kind: 'tag', tag: ref.slice(10) }
+  const commit = checkedSha(after)
+  if (ref?.startsWith('refs/tags/')) return { kind: 'tag', tag: ref.slice(10), commit }
   if (ref?.startsWith('refs/heads/')) return { kind: 'push', branch: ref.slice(11), commit }
   throw new PayloadError('push without a branch ref')
+}
+
+/** GitHub's (and Gitea's) `release` event: `action`, `release.tag_name`, `draft`, `prerelease`. */
+function releaseEvent(payload: Json): GitEvent {
+  const release = obj(payload.release)
+  const tag = str(release.tag_name)
+  const action = str(payload.action)
+  // Not a release toehold can act on (nor one GitHub sends): like any other event, ignored.
+  if (tag === null || tag === '' || action === null) return { kind: 'other', name: 'release' }
+  return {
+    kind: 'release',
+    tag,
+    action,
+    draft: release.draft === true,
+    prerelease: release.prerelease === true,
+  }
 }
 
 export function gitEvent(
@@ -66,6 +89,7 @@ export function gitEvent(
   const github = headers['x-github-event'] ?? headers['x-gitea-event'] ?? headers['x-forgejo-event']
   if (github !== undefined) {
     if (github === 'ping') return { kind: 'ping' }
+    if (github === 'release') return releaseEvent(payload)
     if (github !== 'push') return { kind: 'other', name: github }
     return fromRef(str(payload.ref), payload.deleted === true ? null : str(payload.after))
   }
@@ -90,7 +114,12 @@ export function gitEvent(
     const moved = change.new === null ? obj(change.old) : obj(change.new)
     const name = str(moved.name)
     if (name === null) throw new PayloadError('repo:push change without a name')
-    if (moved.type === 'tag') return { kind: 'tag', tag: name }
+    if (moved.type === 'tag')
+      return {
+        kind: 'tag',
+        tag: name,
+        commit: change.new === null ? null : checkedSha(str(obj(moved.target).hash)),
+      }
     return {
       kind: 'push',
       branch: name,

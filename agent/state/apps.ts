@@ -20,6 +20,10 @@ export type App = {
   hostname: string | null
   health: string
   pollMs: number | null
+  /** `tags:GLOB`: deploy the newest tag matching GLOB; null: the branch's head. */
+  track: string | null
+  /** Whether pre-release versions (and GitHub pre-releases) count for a tag-tracked app. */
+  prereleases: boolean
   desired: Desired
   /** Release directory the app runs (or last ran); null before its first deployment. */
   currentRelease: string | null
@@ -37,6 +41,8 @@ type Row = {
   hostname: string | null
   health: string
   poll_ms: number | null
+  track: string | null
+  prereleases: number
   desired: Desired
   current_release: string | null
   created_at: number
@@ -53,6 +59,8 @@ const fromRow = (row: Row): App => ({
   hostname: row.hostname,
   health: row.health,
   pollMs: row.poll_ms,
+  track: row.track,
+  prereleases: row.prereleases === 1,
   desired: row.desired,
   currentRelease: row.current_release,
   createdAt: row.created_at,
@@ -75,11 +83,26 @@ export function requireApp(db: Db, name: string): App {
   throw new AppError(`no app "${name}"${names.length ? ` (apps: ${names.join(', ')})` : ''}`, 404)
 }
 
-export type NewApp = Pick<
+/** The settings a person gives an app (`app add`, `apply`); the rest is the agent's. */
+export type AppSettings = Pick<
   App,
-  'name' | 'repo' | 'branch' | 'start' | 'port' | 'health' | 'pollMs'
+  | 'repo'
+  | 'branch'
+  | 'start'
+  | 'port'
+  | 'bind'
+  | 'strategy'
+  | 'hostname'
+  | 'health'
+  | 'pollMs'
+  | 'track'
+  | 'prereleases'
+>
+export type NewApp = { name: string } & Pick<
+  AppSettings,
+  'repo' | 'branch' | 'start' | 'port' | 'health' | 'pollMs'
 > &
-  Partial<Pick<App, 'bind' | 'strategy' | 'hostname'>>
+  Partial<Pick<AppSettings, 'bind' | 'strategy' | 'hostname' | 'track' | 'prereleases'>>
 
 /** Why `app` cannot be added next to the apps there are (its name, port or hostname taken). */
 export function claimProblem(
@@ -104,7 +127,7 @@ export function addApp(db: Db, app: NewApp): App {
   if (taken) throw new AppError(taken, 409)
   statement(
     db,
-    'INSERT INTO apps (name, repo, branch, start, port, bind, strategy, hostname, health, poll_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO apps (name, repo, branch, start, port, bind, strategy, hostname, health, poll_ms, track, prereleases, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   ).run(
     app.name,
     app.repo,
@@ -116,9 +139,42 @@ export function addApp(db: Db, app: NewApp): App {
     app.hostname ?? null,
     app.health,
     app.pollMs,
+    app.track ?? null,
+    app.prereleases ? 1 : 0,
     Date.now(),
   )
   return requireApp(db, app.name)
+}
+
+const SETTING_COLUMNS: Record<keyof AppSettings, string> = {
+  repo: 'repo',
+  branch: 'branch',
+  start: 'start',
+  port: 'port',
+  bind: 'bind',
+  strategy: 'strategy',
+  hostname: 'hostname',
+  health: 'health',
+  pollMs: 'poll_ms',
+  track: 'track',
+  prereleases: 'prereleases',
+}
+
+/** Changes some of an app's settings (`apply`); the next deployment or restart uses them. */
+export function updateApp(db: Db, name: string, change: Partial<AppSettings>): App {
+  requireApp(db, name)
+  const entries = Object.entries(change) as [keyof AppSettings, unknown][]
+  if (entries.length > 0)
+    statement(
+      db,
+      `UPDATE apps SET ${entries.map(([key]) => `${SETTING_COLUMNS[key]} = ?`).join(', ')} WHERE name = ?`,
+    ).run(
+      ...entries.map(([, value]) =>
+        typeof value === 'boolean' ? (value ? 1 : 0) : (value as string | number | null),
+      ),
+      name,
+    )
+  return requireApp(db, name)
 }
 
 export function removeApp(db: Db, name: string): void {

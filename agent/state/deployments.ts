@@ -77,6 +77,8 @@ export function createDeployment(
 export type DeploymentChange = Partial<{
   status: DeploymentStatus
   stage: Stage | null
+  /** The tag a tag-tracked app's deployment resolved to. */
+  ref: string
   commit: string
   release: string
   message: string
@@ -89,6 +91,7 @@ export type DeploymentChange = Partial<{
 const COLUMNS: Record<keyof DeploymentChange, string> = {
   status: 'status',
   stage: 'stage',
+  ref: 'ref',
   commit: 'commit_sha',
   release: 'release',
   message: 'message',

@@ -158,9 +158,17 @@ const V4_NOTIFY_TARGETS = `
   ) STRICT;
 `
 
+// What an app tracks: its branch (track NULL), or 'tags:GLOB', the newest tag matching the glob;
+// prereleases: whether pre-release versions (and GitHub pre-releases) count.
+const V5_TRACK = `
+  ALTER TABLE apps ADD COLUMN track TEXT;
+  ALTER TABLE apps ADD COLUMN prereleases INTEGER NOT NULL DEFAULT 0;
+`
+
 export const MIGRATIONS: readonly string[] = [
   V1,
   V2_SERVING,
   V3_HOOK_REGISTRATIONS,
   V4_NOTIFY_TARGETS,
+  V5_TRACK,
 ]

@@ -22,16 +22,24 @@ export type Webhook = {
   updatedAt: number
 }
 
+export type WebhookTarget = {
+  app: string
+  branch: string
+  /** `tags:GLOB` for a tag-tracked app (state/apps.ts). */
+  track: string | null
+  prereleases: boolean
+  provider: Provider
+  secret: string
+}
+
 /** What the intake needs to judge a delivery for `app`, in one query; undefined unless its webhook is on. */
-export function webhookTarget(
-  db: Db,
-  app: string,
-): { app: string; branch: string; provider: Provider; secret: string } | undefined {
-  return statement(
+export function webhookTarget(db: Db, app: string): WebhookTarget | undefined {
+  const row = statement(
     db,
-    `SELECT a.name AS app, a.branch, w.provider, w.secret FROM apps a
+    `SELECT a.name AS app, a.branch, a.track, a.prereleases, w.provider, w.secret FROM apps a
        JOIN webhooks w ON w.app = a.name WHERE a.name = ? AND w.enabled = 1`,
-  ).get(app) as { app: string; branch: string; provider: Provider; secret: string } | undefined
+  ).get(app) as (Omit<WebhookTarget, 'prereleases'> & { prereleases: number }) | undefined
+  return row && { ...row, prereleases: row.prereleases === 1 }
 }
 
 export function getWebhook(db: Db, app: string): Webhook | undefined {

@@ -2,7 +2,7 @@
 // relay, resolved once it has recovered (fully up), with its local API at hand.
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { delimiter, join } from 'node:path'
+import { basename, delimiter, join } from 'node:path'
 import {
   type LogLine,
   type Proc,
@@ -11,6 +11,7 @@ import {
   spawnToehold,
   tempDir,
 } from './procs.ts'
+import { assertNoSecret } from './secrets.ts'
 
 /** PATH with node_modules/.bin, where the agent finds bun. */
 export const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`
@@ -100,3 +101,19 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+/** No secret in the agent's output, the API answers, or its home's files but the state, which
+ *  keeps `env set` values by design. */
+export const assertNoLeak = (
+  agent: Agent,
+  secrets: Record<string, string>,
+  answers: unknown[] = [],
+) =>
+  assertNoSecret(secrets, {
+    texts: {
+      'agent output': `${agent.lines.map((line) => JSON.stringify(line)).join('\n')}\n${agent.stderr}`,
+      'API answers': JSON.stringify(answers),
+    },
+    dirs: [agent.home],
+    skip: (path) => basename(path).startsWith('state.db'),
+  })

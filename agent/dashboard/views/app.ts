@@ -30,7 +30,7 @@ function summary(card: AppCard): Html {
     <dt>Last deploy</dt>
     <dd class="last">${lastDeploy(card)}</dd>
     <dt>Tracks</dt>
-    <dd><code>${card.branch}</code> of <code class="wrap">${card.repo}</code></dd>
+    <dd>${card.track ? html`<code>${card.track}</code>${card.tag ? html` <span class="muted">(live: <code>${card.tag}</code>)</span>` : ''}` : html`<code>${card.branch}</code>`} of <code class="wrap">${card.repo}</code></dd>
     ${card.port ? html`<dt>Port</dt><dd>${card.bind ? `${card.bind}:` : ''}${card.port} <span class="muted">(health ${card.health}, ${card.strategy})</span></dd>` : ''}
     ${card.hostname ? html`<dt>Hostname</dt><dd><code>${card.hostname}</code></dd>` : ''}
   </dl>
@@ -50,7 +50,7 @@ function deploySection(page: AppPage): Html {
   const { card } = page
   return html`<section id="deploy" class="card" aria-labelledby="deploy-h">
   <h2 id="deploy-h">Deploy</h2>
-  <p>Fetches the head of <code>${card.branch}</code>, installs, builds, and switches over once it is healthy. A failure leaves the running version alone.</p>
+  <p>Fetches ${card.track ? html`the newest tag that <code>${card.track}</code> matches` : html`the head of <code>${card.branch}</code>`}, installs, builds, and switches over once it is healthy. A failure leaves the running version alone.</p>
   <button type="button" class="primary" data-action="deploy">Deploy now</button>
   <ol id="stages" class="stages" aria-label="Stages of the latest deployment" data-last="${lastForScript(page)}">
     ${STAGES.map((stage) => html`<li data-stage="${stage}">${stage.replace('_', ' ')}</li>`)}

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { short } from '../../core/format.ts'
 import { type GitAuth, git, gitError, redactUrl } from '../../core/git.ts'
+import { counts, newestFirst, type TagRef, type Tracking } from '../../core/tags.ts'
 
 export type Source = {
   app: string
@@ -49,18 +50,41 @@ function fetchProblem(source: Source, error: unknown): string {
   return `remote unreachable: ${text}`
 }
 
-async function fetch(source: Source, refspecs: string[]): Promise<void> {
-  if (!existsSync(join(source.cache, 'HEAD'))) {
-    mkdirSync(source.cache, { recursive: true })
-    await local(source, ['init', '--bare', '--quiet'])
+/**
+ * Fetches into one cache run one at a time: git refuses two updates of the same ref at once, and
+ * a poll's tag check can meet a deployment's fetch.
+ */
+const fetching = new Map<string, Promise<unknown>>()
+
+function fetch(source: Source, refspecs: string[], options: string[] = []): Promise<void> {
+  const run = async () => {
+    if (!existsSync(join(source.cache, 'HEAD'))) {
+      mkdirSync(source.cache, { recursive: true })
+      await local(source, ['init', '--bare', '--quiet'])
+    }
+    try {
+      // --verbose: simple-git waits 50 ms more for a git that printed nothing (a quiet fetch).
+      await remote(source, [
+        'fetch',
+        '--verbose',
+        '--no-tags',
+        ...options,
+        '--',
+        source.repo,
+        ...refspecs,
+      ])
+    } catch (error) {
+      source.signal.throwIfAborted()
+      throw new Error(fetchProblem(source, error))
+    }
   }
-  try {
-    // --verbose: simple-git waits 50 ms more for a git that printed nothing (a quiet fetch).
-    await remote(source, ['fetch', '--verbose', '--no-tags', '--', source.repo, ...refspecs])
-  } catch (error) {
-    source.signal.throwIfAborted()
-    throw new Error(fetchProblem(source, error))
-  }
+  const done = (fetching.get(source.cache) ?? Promise.resolve()).then(run)
+  const settled = done.catch(() => {})
+  fetching.set(source.cache, settled)
+  void settled.then(() => {
+    if (fetching.get(source.cache) === settled) fetching.delete(source.cache)
+  })
+  return done
 }
 
 /** The commit a revision names in the cache, with its subject line; null when it names none. */
@@ -121,6 +145,85 @@ export async function resolveCommit(
     if (found) return found
   }
   throw new Error(`no branch, tag or commit "${ref}" on ${url}`)
+}
+
+/** Where a tag-tracked app's cache mirrors the remote's tags (pruned: a deleted tag goes). */
+const TAGS = 'refs/tracked-tags/'
+
+/** Every tag on the remote, fetched into the cache; none are newest-first yet. */
+async function remoteTags(source: Source): Promise<TagRef[]> {
+  await fetch(source, [`+refs/tags/*:${TAGS}*`], ['--prune'])
+  const out = await local(source, [
+    'for-each-ref',
+    '--format=%(refname:lstrip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)',
+    TAGS,
+  ])
+  return out
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [tag = '', object = '', peeled = '', created = '0'] = line.split('\0')
+      return { tag, object, commit: peeled || object, created: Number(created) }
+    })
+}
+
+/** The tags that count for the app on the remote, newest first. */
+export async function trackedTags(source: Source, track: Tracking): Promise<TagRef[]> {
+  return newestFirst((await remoteTags(source)).filter((t) => counts(t.tag, track)))
+}
+
+async function isAncestor(source: Source, older: string, newer: string): Promise<boolean> {
+  try {
+    await local(source, ['merge-base', '--is-ancestor', older, newer])
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The commit of the newest tag that counts for `track`. A hinted tag (from a tag push or a
+ * release) must still exist, still name the hinted object, and be reachable from the newest; and
+ * unless `live` is null (a deploy by hand), the newest must not be older than the live commit.
+ */
+export async function resolveTag(
+  source: Source,
+  track: Tracking,
+  want: { tag?: string | undefined; hint?: string | undefined; live: string | null },
+): Promise<Resolved & { tag: string }> {
+  const url = redactUrl(source.repo)
+  const all = await remoteTags(source)
+  const newest = newestFirst(all.filter((t) => counts(t.tag, track)))[0]
+  let named: TagRef | undefined
+  if (want.tag !== undefined) {
+    named = all.find((t) => t.tag === want.tag)
+    if (!named) throw new Error(`tag ${want.tag} does not exist on ${url} (deleted?)`)
+    const hint = want.hint
+    if (hint && !named.object.startsWith(hint) && !named.commit.startsWith(hint))
+      throw new Error(
+        `tag ${want.tag} moved: the event named ${short(hint)}, ${url} has ${short(named.commit)}`,
+      )
+  }
+  if (!newest) throw new Error(`no tag matching ${track.pattern} on ${url}`)
+  if (
+    named &&
+    named.commit !== newest.commit &&
+    !(await isAncestor(source, named.commit, newest.commit))
+  )
+    throw new Error(
+      `tag ${named.tag} (${short(named.commit)}) is not reachable from ${newest.tag} (${short(newest.commit)}), the newest tag matching ${track.pattern}`,
+    )
+  if (
+    want.live &&
+    newest.commit !== want.live &&
+    (await isAncestor(source, newest.commit, want.live))
+  )
+    throw new Error(
+      `tag ${newest.tag} (${short(newest.commit)}) is older than the live commit ${short(want.live)}: tags never move an app backwards (toehold deploy --ref ${newest.tag} does)`,
+    )
+  const found = await lookUp(source, `${TAGS}${newest.tag}`)
+  if (!found) throw new Error(`tag ${newest.tag} on ${url} does not name a commit`)
+  return { ...found, tag: newest.tag }
 }
 
 /** Writes the commit's files (not its history) into `dir`. */

@@ -1,0 +1,62 @@
+// POST /apply: make the apps match a file (`toehold apply`), or with dryRun say what that would
+// change. GET /export: the apps as such a file, without secrets (`toehold export`).
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { type FileProblem, readFile, showPath, toFileEntry } from '../apply/file.ts'
+import { plan } from '../apply/plan.ts'
+import { apply, FileRefused } from '../apply/run.ts'
+import { listApps } from '../state/apps.ts'
+import { listEnv } from '../state/env.ts'
+import { getWebhook } from '../state/webhooks.ts'
+import { type ApiDeps, readJson } from './context.ts'
+import type { ApplyRefusal, ApplyResult } from './contract.ts'
+import { issuedWebhook } from './webhooks.ts'
+
+const refusal = (problem: FileProblem): ApplyRefusal => ({
+  error: `${showPath(problem.path)}: ${problem.message}`,
+  path: problem.path,
+})
+
+export function applyRoutes(deps: ApiDeps) {
+  const { db } = deps
+  return new Hono()
+    .post('/apply', async (c) => {
+      const body = await readJson(
+        c,
+        z.object({
+          file: z.unknown(),
+          dryRun: z.boolean().default(false),
+          prune: z.boolean().default(false),
+        }),
+      )
+      const read = readFile(body.file)
+      if ('problem' in read) return c.json(refusal(read.problem), 400)
+      const { steps, unlisted } = plan(db, read.apps, body.prune)
+      const result: ApplyResult = {
+        dryRun: body.dryRun,
+        steps,
+        unlisted,
+        webhooks: [],
+        deployments: [],
+      }
+      if (body.dryRun) return c.json(result)
+      try {
+        const applied = await apply(deps, read.apps, steps)
+        for (const step of steps) step.notes.push(...(applied.notes.get(step.app) ?? []))
+        result.webhooks = applied.webhooks.map((hook) => issuedWebhook(deps, hook))
+        result.deployments = applied.deployments
+      } catch (error) {
+        if (error instanceof FileRefused) return c.json(refusal(error.problem), 400)
+        throw error
+      }
+      return c.json(result)
+    })
+    .get('/export', (c) =>
+      c.json({
+        apps: listApps(db).map((app) => {
+          const hook = getWebhook(db, app.name)
+          return toFileEntry(app, Object.keys(listEnv(db, app.name)), hook?.enabled ? hook : null)
+        }),
+      }),
+    )
+}
