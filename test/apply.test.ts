@@ -143,11 +143,12 @@ port = ${taggedPort}
         changes: [
           { field: 'port', from: String(webPort), to: String(otherPort) },
           { field: 'health', from: '/', to: '/healthz' },
+          { field: 'hostname', from: null, to: 'web.home.arpa' },
           { field: 'env.GREETING', from: 'set', to: 'set' },
         ],
         restart: true,
         deploy: false,
-        notes: ['hostname: not applied by this agent yet'],
+        notes: [],
       })
       assert.equal((await agent.api('GET', '/apps/web')).body.port, webPort)
       assert.equal((await agent.api('GET', '/env?app=web')).body.GREETING, 'hello')
@@ -197,6 +198,14 @@ port = ${taggedPort}
       )
       assert.equal((await agent.api('GET', '/apps/tagged')).status, 404)
       assert.equal(await answer(taggedPort), null)
+
+      // A new public port: the agent's listener moves there and the old port is free.
+      const current = readFileSync(file, 'utf8')
+      writeFileSync(file, current.replace(`port = ${webPort}`, `port = ${otherPort}`))
+      const moved = await toehold(agent.home, ['apply', file, '--json'], { env })
+      assert.equal(moved.code, 0, moved.stderr)
+      assert.ok(await answer(otherPort), 'served on the new port')
+      assert.equal(await answer(webPort), null, 'the old port is free')
 
       assertNoLeak(agent, { dbUrl, token })
     },

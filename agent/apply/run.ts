@@ -71,6 +71,10 @@ export async function apply(
     const { app: desired } = desiredOf.get(step.app) as { app: Desired }
     if (step.action === 'create') addApp(db, { name: desired.name, ...desired.settings })
     else updateApp(db, desired.name, changedSettings(db, desired))
+    // Its public port and hostname, taken (or moved) now: served before its first deployment.
+    await deployer.claim(desired.name).catch((error: Error) => {
+      applied.notes.set(desired.name, [error.message])
+    })
     syncEnv(db, desired)
     const hook = syncWebhook(db, desired)
     if (hook) applied.webhooks.push(hook)

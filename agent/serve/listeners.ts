@@ -46,6 +46,8 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
   const { log, metrics } = deps
   const routes = new Map<string, Route>()
   const listeners = new Map<string, Server>()
+  /** Where each app's listener is bound (`bind:port`), to tell a changed setting. */
+  const bound = new Map<string, string>()
   const hostnames = new Map<string, string>()
   let shared: Server | null = null
   const history = createTrafficHistory()
@@ -189,20 +191,33 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
       return (server.address() as AddressInfo).port
     },
 
-    /** Takes the app's public port and hostname; an AppError (409) when either is taken. */
+    /**
+     * Takes the app's public port and hostname; an AppError (409) when either is taken. Claimed
+     * again after its settings changed (`apply`), it moves its listener and hostname to the new
+     * ones; the live release keeps serving through them.
+     */
     async claim(app: ServedApp): Promise<void> {
       if (app.hostname) {
         const owner = hostnames.get(app.hostname)
         if (owner && owner !== app.name)
           throw new AppError(`hostname ${app.hostname} is already served by ${owner}`, 409)
       }
-      routeOf(app.name)
-      if (app.port !== null && !listeners.has(app.name)) {
-        const route = routeOf(app.name)
+      for (const [host, owner] of hostnames)
+        if (owner === app.name && host !== app.hostname) hostnames.delete(host)
+      const route = routeOf(app.name)
+      const where = app.port === null ? null : `${app.bind ?? '*'}:${app.port}`
+      const old = listeners.get(app.name)
+      if (old && bound.get(app.name) !== where) {
+        listeners.delete(app.name)
+        bound.delete(app.name)
+        await closeServer(old)
+      }
+      if (app.port !== null && where !== null && !listeners.has(app.name)) {
         const server = createServer((req, res) => handle(route, req, res))
         server.on('upgrade', (req, socket, early) => upgrade(route, req, socket, early))
         await listen(server, app.port, app.bind, app.name)
         listeners.set(app.name, server)
+        bound.set(app.name, where)
       }
       if (app.hostname) hostnames.set(app.hostname, app.name)
     },
@@ -257,6 +272,7 @@ export function createServing(deps: { log: Logger; metrics: AgentMetrics }) {
     async release(app: string): Promise<void> {
       const server = listeners.get(app)
       listeners.delete(app)
+      bound.delete(app)
       for (const [host, owner] of hostnames) if (owner === app) hostnames.delete(host)
       routes.get(app)?.live?.agent.destroy()
       routes.delete(app)
