@@ -162,3 +162,15 @@ export type AgentEvent =
     }
   | { type: 'app'; app: string; state: string; at: string }
   | { type: 'relay'; connected: boolean; at: string }
+
+/**
+ * One line of `toehold doctor` (`GET /doctor` answers `{ checks }`). A failing `required` check
+ * means deploys or webhooks will fail (the CLI exits 1); `fix` says what to do about a failure.
+ */
+export type DoctorCheck = {
+  name: string
+  ok: boolean
+  required: boolean
+  detail: string
+  fix: string | null
+}

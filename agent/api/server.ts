@@ -7,6 +7,7 @@ import { AppError } from '../core/errors.ts'
 import { appRoutes } from './apps.ts'
 import type { ApiDeps } from './context.ts'
 import { deployRoutes } from './deploys.ts'
+import { doctorRoutes } from './doctor.ts'
 import { envRoutes } from './env.ts'
 import { eventRoutes } from './events.ts'
 import { webhookRoutes } from './webhooks.ts'
@@ -64,6 +65,7 @@ export function createApi(deps: ApiDeps, frontend?: Frontend) {
   api.route('/', deployRoutes(deps))
   api.route('/', envRoutes(deps))
   api.route('/', eventRoutes(deps))
+  api.route('/', doctorRoutes(deps))
 
   api.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404))
   api.onError((error, c) => {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { registerApps } from './apps.ts'
 import { registerDeploys } from './deploys.ts'
+import { registerDoctor } from './doctor.ts'
 import { registerEnv } from './env.ts'
 import { registerWebhooks } from './webhooks.ts'
 
@@ -10,4 +11,5 @@ export function registerClientCommands(program: Command): void {
   registerWebhooks(program)
   registerDeploys(program)
   registerEnv(program)
+  registerDoctor(program)
 }
