@@ -4,6 +4,7 @@ import { registerApps } from './apps.ts'
 import { registerDeploys } from './deploys.ts'
 import { registerDoctor } from './doctor.ts'
 import { registerEnv } from './env.ts'
+import { registerService } from './service.ts'
 import { registerWebhooks } from './webhooks.ts'
 
 export function registerClientCommands(program: Command): void {
@@ -12,4 +13,5 @@ export function registerClientCommands(program: Command): void {
   registerDeploys(program)
   registerEnv(program)
   registerDoctor(program)
+  registerService(program)
 }
