@@ -15,7 +15,9 @@ COPY agent ./agent
 RUN node scripts/build.ts && npm pack --ignore-scripts --pack-destination /tmp && mv /tmp/toehold-*.tgz /tmp/toehold.tgz
 
 FROM node:24-bookworm-slim
+# NODE_OPTIONS: the services' Node flags (agent/cli/units.ts NODE_FLAGS): a smaller idle relay.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=1 \
     RELAY_DATA_DIR=/data \
     PORT=8080
 COPY --from=pack /tmp/toehold.tgz /tmp/toehold.tgz

@@ -44,9 +44,9 @@ it('the systemd units and the Caddyfile fit together', () => {
   const relay = read('ops/systemd/toehold-relay.service')
   const agent = read('ops/systemd/toehold-agent.service')
   const port = /--port (\d+)/.exec(relay)?.[1]
-  assert.match(relay, /^ExecStart=\S*node \S*bin\/toehold\.js relay /m)
+  assert.match(relay, /^ExecStart=\S*node (--\S+ )*\S*bin\/toehold\.js relay /m)
   assert.match(relay, /^KillSignal=SIGTERM$/m)
-  assert.match(agent, /^ExecStart=\S*node \S*bin\/toehold\.js agent$/m)
+  assert.match(agent, /^ExecStart=\S*node (--\S+ )*\S*bin\/toehold\.js agent$/m)
   assert.match(agent, /^KillMode=mixed$/m)
   assert.match(read('ops/Caddyfile'), new RegExp(`reverse_proxy 127\\.0\\.0\\.1:${port}\\b`))
 })

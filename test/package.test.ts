@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, it } from 'node:test'
 import { promisify } from 'node:util'
+import { NODE_FLAGS } from '../agent/cli/units.ts'
 import { connected, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
 import { REGISTRATION_TOKEN, ROOT, startRelay, stopAll, tempDir } from './helpers/procs.ts'
@@ -106,6 +107,7 @@ function dockerfile() {
   return {
     from: final[0]?.slice(5) ?? '',
     run: final.filter((line) => line.startsWith('RUN ')).join('\n'),
+    nodeOptions: /NODE_OPTIONS=(\S+)/.exec(final.join('\n'))?.[1],
     entrypoint: JSON.parse(instruction('ENTRYPOINT') ?? '[]') as string[],
     cmd: JSON.parse(instruction('CMD') ?? '[]') as string[],
     healthcheck: JSON.parse(
@@ -120,6 +122,7 @@ it('the container installs the package and its start command runs the relay, hea
   const image = dockerfile()
   assert.match(image.from, /^node:24[\w.-]*-slim$/)
   assert.match(image.run, /npm install -g --omit=dev .*toehold\.tgz/)
+  assert.equal(image.nodeOptions, NODE_FLAGS.join(' '), 'the services run with the same flags')
   const [entrypoint, ...command] = [...image.entrypoint, ...image.cmd].map((arg) =>
     arg.replace(/^\/app\//, `${ROOT}/`),
   )
@@ -132,6 +135,7 @@ it('the container installs the package and its start command runs the relay, hea
     RELAY_DATA_DIR: join(tempDir(), 'data'),
     RELAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
     TOEHOLD_LOG_JSON: '1',
+    NODE_OPTIONS: image.nodeOptions,
   }
   const relay = spawn(entrypoint as string, command, { env, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise((resolve) => relay.once('exit', (code) => resolve(code)))

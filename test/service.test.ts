@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { it } from 'node:test'
+import { NODE_FLAGS } from '../agent/cli/units.ts'
 import { EXAMPLES } from '../scripts/units.ts'
 import { BIN, ROOT, tempDir } from './helpers/procs.ts'
 
@@ -67,7 +68,13 @@ it('installs the agent as a user unit with linger, keeps its settings, and unins
     `ran loginctl enable-linger ${execFileSync('id', ['-un'], { encoding: 'utf8' }).trim()} (the agent keeps running while you are logged out)`,
   ])
   const text = readFileSync(unit, 'utf8')
-  assert.match(text, new RegExp(`^ExecStart=${process.execPath} ${realpathSync(BIN)} agent$`, 'm'))
+  assert.match(
+    text,
+    new RegExp(
+      `^ExecStart=${process.execPath} ${NODE_FLAGS.join(' ')} ${realpathSync(BIN)} agent$`,
+      'm',
+    ),
+  )
   assert.ok(text.includes(`\nEnvironment=PATH=${env.PATH}\n`))
   assert.ok(text.includes(`\nEnvironment=TOEHOLD_HOME=${env.TOEHOLD_HOME}\n`))
   assert.ok(text.includes(`\nEnvironmentFile=-${envFile}\n`))
@@ -115,7 +122,7 @@ it('installs the relay as a system unit into the unit directory given', () => {
   assert.match(
     readFileSync(unit, 'utf8'),
     new RegExp(
-      `^ExecStart=${process.execPath} ${realpathSync(BIN)} relay --host 127\\.0\\.0\\.1 --port 8080$`,
+      `^ExecStart=${process.execPath} ${NODE_FLAGS.join(' ')} ${realpathSync(BIN)} relay --host 127\\.0\\.0\\.1 --port 8080$`,
       'm',
     ),
   )
