@@ -7,6 +7,8 @@
 //   3. CPU time of relay and agent per 1,000 deliveries
 //   4. relay memory per idle connected agent (1,000 tunnels)
 //   5. push-to-live of a small Bun app and the agent's share of it (bench/deploy.ts)
+//   6. footprint of the built package: status --json, idle agent and relay (bench/footprint.ts;
+//      `--no-footprint` skips it)
 // With --json the last line on stdout is one JSON object with every figure.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -287,6 +289,12 @@ if (withDeploy) {
   }
 }
 
+let footprint: { figures: unknown; lines: string[] } = { figures: null, lines: [] }
+if (!process.argv.includes('--no-footprint')) {
+  const { benchFootprint } = await import('./footprint.ts')
+  footprint = await benchFootprint(progress)
+}
+
 // -- Report. -------------------------------------------------------------------------------------
 const perThousandMs = (cpuS: number, deliveries: number) => round((cpuS / deliveries) * 1e6, 1)
 const percentOfHono = (closed.result.perSecond / honoLoad.perSecond) * 100
@@ -339,6 +347,7 @@ const figures = {
   },
   failedRequests: failures(atRate.result.statuses) + failures(closed.result.statuses),
   deploy,
+  footprint: footprint.figures,
 }
 
 const mark = (ok: boolean) => (ok ? '✓' : '✗ MISSED')
@@ -357,6 +366,7 @@ const report = [
   ...(figures.failedRequests > 0
     ? [`  ${figures.failedRequests} requests failed (errors or 5xx)`]
     : []),
+  ...footprint.lines,
 ]
 progress(report.join('\n'))
 if (asJson) process.stdout.write(`${JSON.stringify(figures)}\n`)
