@@ -62,6 +62,9 @@ it('passes on a healthy agent, and names the fix for a readable home and a taken
     stranger.close()
     chmodSync(agent.home, 0o700)
   }
+  // SIGTERM: the agent stops its app (stopAll's SIGKILL would leave the app running).
+  assert.deepEqual(await agent.kill(), { code: 0, signal: null })
+  await relay.kill()
 })
 
 it("fails when bun is not on the agent's PATH, and when no agent runs", async () => {
