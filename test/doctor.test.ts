@@ -7,8 +7,9 @@ import { createServer, type Server } from 'node:http'
 import { after, it } from 'node:test'
 import type { DoctorCheck } from '../agent/api/contract.ts'
 import { clockSkew } from '../agent/core/checks.ts'
+import { freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
-import { addApp, appRepo, finished, freePort, startAgent } from './helpers/deploy.ts'
+import { addApp, appRepo, deploy } from './helpers/deploy.ts'
 import { startRelay, stopAll } from './helpers/procs.ts'
 
 after(stopAll)
@@ -24,13 +25,12 @@ function listen(port: number): Promise<Server> {
 
 it('passes on a healthy agent, and names the fix for a readable home and a taken port', async () => {
   const relay = await startRelay()
-  const agent = await startAgent({ relay: relay.url })
+  const agent = await startAgent({ relay })
   const repo = appRepo()
   const [own, taken] = [await freePort(), await freePort()]
   await addApp(agent, 'web', repo, { port: own })
   await addApp(agent, 'api', repo, { port: taken })
-  const deployed = await agent.api('POST', '/apps/web/deploy', {})
-  assert.equal((await finished(agent, 'web', deployed.body.id)).status, 'live')
+  assert.equal((await deploy(agent, 'web')).status, 'live')
 
   const healthy = await toehold(agent.home, ['doctor', '--json'])
   assert.equal(healthy.code, 0, healthy.stdout)

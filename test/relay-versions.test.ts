@@ -5,14 +5,15 @@ import { after, it } from 'node:test'
 import { encodeFrame } from '../shared/frame.ts'
 import { PROTOCOL_VERSION } from '../shared/protocol.ts'
 import { VERSION } from '../shared/version.ts'
-import { REGISTRATION_TOKEN, startAgent, startRelay, stopAll } from './helpers/procs.ts'
+import { startAgent } from './helpers/agent.ts'
+import { REGISTRATION_TOKEN, startRelay, stopAll } from './helpers/procs.ts'
 import { authHeaders, connectToken, makeKeys, rawConnect } from './helpers/relay-peers.ts'
 
 after(stopAll)
 
 it("the agent's hello carries the package version; an older protocol is logged by the relay", async () => {
   const relay = await startRelay()
-  const agent = await startAgent(relay)
+  const agent = await startAgent({ relay })
   const hello = await relay.waitFor((line) => line.msg === 'agent hello', 'hello')
   assert.equal(hello.instance, agent.instance)
   assert.equal(hello.agent, `toehold-agent/${VERSION}`)
