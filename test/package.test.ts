@@ -1,6 +1,6 @@
 // What npm installs: `npm pack` (which builds dist/), `npm install -g` into a temp prefix from
-// the local cache, then the installed `toehold` as a user runs it: --version, an old Node, the
-// relay (and the container's start command), an agent through that relay, and client commands.
+// the local cache, then the installed `toehold` as a user runs it (and `npx <tarball>`): --version,
+// an old Node, the relay (and the container's start command), an agent through it, the CLI.
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { existsSync, readFileSync, realpathSync } from 'node:fs'
@@ -50,6 +50,15 @@ it('the tarball carries only what runs: the shim, dist/, README, LICENSE', async
 it('the installed `toehold --version` prints the package version', async () => {
   assert.equal(realpathSync(bin), join(realpathSync(installed), 'bin', 'toehold.js'))
   const { stdout } = await run(bin, ['--version'], { env: { ...process.env, PATH } })
+  assert.equal(stdout.trim(), pkg.version)
+})
+
+it('`npx <tarball>` runs it too', async () => {
+  const { stdout } = await run(
+    'npm',
+    ['exec', '--yes', '--prefer-offline', `--package=${tarball}`, '--', 'toehold', '--version'],
+    { env: { ...process.env, PATH }, cwd: tempDir('toehold-npx-') },
+  )
   assert.equal(stdout.trim(), pkg.version)
 })
 
