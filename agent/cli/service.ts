@@ -164,13 +164,14 @@ export function registerService(program: Command): void {
     if (name !== 'agent' && name !== 'relay') throw new CliError(`say agent or relay, not ${name}`)
     return name
   }
+  /** Runs a (synchronous) service action: --json prints its result, else `human(result)`. */
   const act =
-    (body: (name: string, options: Options) => unknown, human: (r: never) => string) =>
+    <T>(body: (name: string, options: Options) => T, human: (result: T) => string) =>
     (name: string, options: Options) => {
       try {
         const result = body(name, options)
         if (options.json) printJson(result)
-        else process.stdout.write(`${human(result as never)}\n`)
+        else process.stdout.write(`${human(result)}\n`)
       } catch (error) {
         if (!(error instanceof CliError)) throw error
         if (options.json) process.stdout.write(`${JSON.stringify({ error: error.message })}\n`)
@@ -178,6 +179,7 @@ export function registerService(program: Command): void {
         process.exitCode = 1
       }
     }
+  const steps = (result: { done: string[] }) => result.done.join('\n')
 
   withOptions(
     service
@@ -187,19 +189,11 @@ export function registerService(program: Command): void {
   )
     .addHelpText('after', '\nExample:\n  toehold service install agent')
     .action(
-      act(
-        (name, options) => ({ done: install(layout(which(name), options), options) }),
-        (r: { done: string[] }) => r.done.join('\n'),
-      ),
+      act((name, options) => ({ done: install(layout(which(name), options), options) }), steps),
     )
   withOptions(service.command('uninstall <agent|relay>').description('disable and remove the unit'))
     .addHelpText('after', '\nExample:\n  toehold service uninstall agent')
-    .action(
-      act(
-        (name, options) => ({ done: uninstall(layout(which(name), options)) }),
-        (r: { done: string[] }) => r.done.join('\n'),
-      ),
-    )
+    .action(act((name, options) => ({ done: uninstall(layout(which(name), options)) }), steps))
   withOptions(
     service.command('status <agent|relay>').description('is the unit installed, enabled, running'),
   )
@@ -207,8 +201,7 @@ export function registerService(program: Command): void {
     .action(
       act(
         (name, options) => status(layout(which(name), options)),
-        (r: ReturnType<typeof status>) =>
-          r.installed ? `${r.unit}: ${r.enabled}, ${r.active}` : `${r.unit}: not installed`,
+        (r) => (r.installed ? `${r.unit}: ${r.enabled}, ${r.active}` : `${r.unit}: not installed`),
       ),
     )
 }
