@@ -10,7 +10,7 @@ import { clockSkew } from '../agent/core/checks.ts'
 import { freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
 import { addApp, appRepo, deploy } from './helpers/deploy.ts'
-import { startRelay, stopAll } from './helpers/procs.ts'
+import { startRelay, stopAll, tempDir } from './helpers/procs.ts'
 
 after(stopAll)
 
@@ -84,6 +84,12 @@ it("fails when bun is not on the agent's PATH, and when no agent runs", async ()
   assert.deepEqual(
     gone.json.checks.map((check: DoctorCheck) => [check.name, check.ok]),
     [['agent', false]],
+  )
+  const never = await toehold(tempDir(), ['doctor'])
+  assert.equal(never.code, 1)
+  assert.match(
+    never.stdout,
+    /^✘ agent +no agent found in .*\n +→ start it: `toehold service install agent`/,
   )
 })
 
