@@ -12,7 +12,12 @@ import { toehold } from './helpers/cli.ts'
 import { addApp, appRepo, deploy } from './helpers/deploy.ts'
 import { startRelay, stopAll, tempDir } from './helpers/procs.ts'
 
-after(stopAll)
+/** Agents that deployed an app: SIGTERM first, so a failed test leaves no app running. */
+const deployed: { kill(signal?: NodeJS.Signals): Promise<unknown> }[] = []
+after(async () => {
+  await Promise.all(deployed.map((agent) => agent.kill('SIGTERM')))
+  await stopAll()
+})
 
 const byName = (checks: DoctorCheck[]) => new Map(checks.map((check) => [check.name, check]))
 
@@ -26,6 +31,7 @@ function listen(port: number): Promise<Server> {
 it('passes on a healthy agent, and names the fix for a readable home and a taken port', async () => {
   const relay = await startRelay()
   const agent = await startAgent({ relay })
+  deployed.push(agent)
   const repo = appRepo()
   const [own, taken] = [await freePort(), await freePort()]
   await addApp(agent, 'web', repo, { port: own })

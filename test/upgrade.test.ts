@@ -14,7 +14,12 @@ import { toehold } from './helpers/cli.ts'
 import { ROOT, startRelay, stopAll, tempDir } from './helpers/procs.ts'
 import { until } from './helpers/wait.ts'
 
-after(stopAll)
+/** Agents that deployed an app: SIGTERM first, so a failed test leaves no app running. */
+const deployed: { kill(signal?: NodeJS.Signals): Promise<unknown> }[] = []
+after(async () => {
+  await Promise.all(deployed.map((agent) => agent.kill('SIGTERM')))
+  await stopAll()
+})
 
 const FIXTURE = join(ROOT, 'test/fixtures/upgrade-0.1.0')
 const made = JSON.parse(readFileSync(join(FIXTURE, 'fixture.json'), 'utf8'))
@@ -54,6 +59,7 @@ it('a 0.1.0 agent home and relay data dir open, the queue drains, and the app de
 
   const relay = await startRelay({ dataDir: data })
   const agent = await startAgent({ relay, home, registrationToken: null })
+  deployed.push(agent)
   assert.equal(agent.instance, made.instance)
   await connected(agent)
 
