@@ -9,6 +9,8 @@
 //      (one queued, then 20 at once: bench/large-webhooks.ts)
 //   5. push-to-live of a small Bun app and the agent's share of it (bench/deploy.ts)
 //   6. the agent's proxy beside direct and Caddy, and 20 deploys under load (bench/proxy.ts)
+//   7. footprint of the built package: status --json, idle agent and relay (bench/footprint.ts;
+//      `--no-footprint` skips it)
 // With --json the last line on stdout is one JSON object with every figure.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -317,6 +319,13 @@ if (withProxy) {
   }
 }
 
+// -- 7. The footprint of the built package. -----------------------------------------------------
+let footprint: { figures: unknown; lines: string[] } = { figures: null, lines: [] }
+if (!process.argv.includes('--no-footprint')) {
+  const { benchFootprint } = await import('./footprint.ts')
+  footprint = await benchFootprint(progress)
+}
+
 // -- Report. -------------------------------------------------------------------------------------
 const perThousandMs = (cpuS: number, deliveries: number) => round((cpuS / deliveries) * 1e6, 1)
 const percentOfHono = (closed.result.perSecond / honoLoad.perSecond) * 100
@@ -373,6 +382,7 @@ const figures = {
   failedRequests: failures(atRate.result.statuses) + failures(closed.result.statuses),
   deploy,
   proxy,
+  footprint: footprint.figures,
 }
 
 const mark = (ok: boolean) => (ok ? '✓' : '✗ MISSED')
@@ -394,6 +404,7 @@ const report = [
     ? [`  ${figures.failedRequests} requests failed (errors or 5xx)`]
     : []),
   ...(proxy && 'small' in proxy ? ['', ...proxyReport(proxy)] : []),
+  ...footprint.lines,
 ]
 progress(report.join('\n'))
 if (asJson) process.stdout.write(`${JSON.stringify(figures)}\n`)

@@ -173,7 +173,12 @@ export function createSessions(deps: {
           const { id, status, headers } = parsed.message
           onResult(session, id, { status, headers, body: parsed.body })
         } else if (parsed?.message.t === 'hello') {
-          log.debug({ instance: instance.id, agent: parsed.message.agent }, 'agent hello')
+          const { agent, v } = parsed.message
+          // An agent older than this relay still works (frames only ever gain optional fields);
+          // say which one, so its owner knows to upgrade it.
+          if (v < PROTOCOL_VERSION)
+            log.warn({ instance: instance.id, agent, protocol: v }, 'agent on an older protocol')
+          else log.debug({ instance: instance.id, agent }, 'agent hello')
         }
       } catch (error) {
         log.warn(

@@ -272,3 +272,15 @@ export type ApplyResult = {
 
 /** `POST /apply`'s 400 for a file the agent refuses: the message and the key it is about. */
 export type ApplyRefusal = { error: string; path: (string | number)[] }
+
+/**
+ * One line of `toehold doctor` (`GET /doctor` answers `{ checks }`). A failing `required` check
+ * means deploys or webhooks will fail (the CLI exits 1); `fix` says what to do about a failure.
+ */
+export type DoctorCheck = {
+  name: string
+  ok: boolean
+  required: boolean
+  detail: string
+  fix: string | null
+}

@@ -8,6 +8,7 @@ import { applyRoutes } from './apply.ts'
 import { appRoutes } from './apps.ts'
 import type { ApiDeps } from './context.ts'
 import { deployRoutes } from './deploys.ts'
+import { doctorRoutes } from './doctor.ts'
 import { envRoutes } from './env.ts'
 import { eventRoutes } from './events.ts'
 import { notifyRoutes } from './notify.ts'
@@ -68,6 +69,7 @@ export function createApi(deps: ApiDeps, frontend?: Frontend) {
   api.route('/', notifyRoutes(deps))
   api.route('/', eventRoutes(deps))
   api.route('/', applyRoutes(deps))
+  api.route('/', doctorRoutes(deps))
 
   api.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404))
   api.onError((error, c) => {

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import type { AgentInfo } from '../api/contract.ts'
 import { agentHome, defaultHome } from '../core/home.ts'
+import { type Exchange, exchange } from './http.ts'
 
 export class CliError extends Error {
   override name = 'CliError'
@@ -14,7 +15,7 @@ export type Client = {
   url: string
   key: string
   request<T>(method: string, path: string, body?: unknown): Promise<T>
-  /** A raw authorised fetch (for streams). */
+  /** A raw authorised fetch, for streams (request() avoids fetch's cost: see http.ts). */
   fetch(path: string, init?: RequestInit): Promise<Response>
 }
 
@@ -37,6 +38,10 @@ export function connect(options: ClientOptions): Client {
     )
   }
 
+  const notRunning = () =>
+    new CliError(`the agent is not running at ${url}: start it with \`toehold agent\``)
+  const rejected = () =>
+    new CliError(`the agent at ${url} rejected the API key (is ${home.root} that agent's home?)`)
   const call = async (path: string, init: RequestInit = {}) => {
     let response: Response
     try {
@@ -45,13 +50,9 @@ export function connect(options: ClientOptions): Client {
         headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${key}` },
       })
     } catch {
-      throw new CliError(`the agent is not running at ${url}: start it with \`toehold agent\``)
+      throw notRunning()
     }
-    if (response.status === 401) {
-      throw new CliError(
-        `the agent at ${url} rejected the API key (is ${home.root} that agent's home?)`,
-      )
-    }
+    if (response.status === 401) throw rejected()
     return response
   }
 
@@ -60,19 +61,29 @@ export function connect(options: ClientOptions): Client {
     key,
     fetch: call,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const response = await call(path, {
-        method,
-        ...(body === undefined
-          ? {}
-          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      })
-      const text = await response.text()
-      let value: unknown = text
+      let answer: Exchange
       try {
-        value = JSON.parse(text)
+        answer = await exchange(
+          new URL(`${url}${path}`),
+          method,
+          {
+            authorization: `Bearer ${key}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body === undefined ? undefined : JSON.stringify(body),
+        )
+      } catch (error) {
+        // A socket error (ECONNREFUSED, ECONNRESET) has a code; a garbled answer does not.
+        if ((error as NodeJS.ErrnoException).code) throw notRunning()
+        throw new CliError(`the agent at ${url} sent no proper answer: ${(error as Error).message}`)
+      }
+      if (answer.status === 401) throw rejected()
+      let value: unknown = answer.body
+      try {
+        value = JSON.parse(answer.body)
       } catch {}
-      if (!response.ok) {
-        const message = (value as { error?: string })?.error ?? `HTTP ${response.status}`
+      if (answer.status >= 400) {
+        const message = (value as { error?: string })?.error ?? `HTTP ${answer.status}`
         throw new CliError(message)
       }
       return value as T

@@ -3,8 +3,10 @@ import type { Command } from 'commander'
 import { registerApply } from './apply.ts'
 import { registerApps } from './apps.ts'
 import { registerDeploys } from './deploys.ts'
+import { registerDoctor } from './doctor.ts'
 import { registerEnv } from './env.ts'
 import { registerNotify } from './notify.ts'
+import { registerService } from './service.ts'
 import { registerWebhooks } from './webhooks.ts'
 
 export function registerClientCommands(program: Command): void {
@@ -14,4 +16,6 @@ export function registerClientCommands(program: Command): void {
   registerEnv(program)
   registerNotify(program)
   registerApply(program)
+  registerDoctor(program)
+  registerService(program)
 }

@@ -1,5 +1,6 @@
 // The agent's durable state: one SQLite file in TOEHOLD_HOME (0600, WAL). Each module of state/
 // owns the queries on its tables; the schema and its migrations are in schema.ts.
+import { accessSync, statSync } from 'node:fs'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { Worker } from 'node:worker_threads'
 import { MIGRATIONS } from './schema.ts'
@@ -65,23 +66,61 @@ export function statement(db: Db, sql: string): StatementSync {
 
 /**
  * Moves the WAL into the database every `ms`, from a worker thread with its own connection, off
- * the event loop (see checkpoint-worker.js). `stop` ends it before the state is closed, so the
- * agent's own connection is the last one and leaves a fully checkpointed file behind.
+ * the event loop (see checkpoint-worker.js). The worker runs only while the WAL keeps changing:
+ * a tick that finds the WAL as the last one left it stops the worker, and a tick after a write
+ * brings one back, so an idle agent carries no second V8 isolate (~13 MB, which glibc does not
+ * give back once one ran: hence none before the first write). `stop` ends it before the
+ * state is closed, so the agent's own connection is the last one and leaves a fully checkpointed
+ * file behind.
  */
 export function startCheckpoints(path: string, ms: number, onError: (message: string) => void) {
-  const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
-    workerData: { path, everyMs: ms },
-  })
-  worker.on('message', (message: { error?: string }) => {
-    if (message.error) onError(message.error)
-  })
-  worker.on('error', (error) => onError(error.message))
-  worker.unref()
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  type Running = { thread: Worker; exited: Promise<void> }
+  let worker: Running | null = null
+  /** The last worker's exit, stopped by a tick or by `stop`. */
+  let stopped: Promise<void> = Promise.resolve()
+  const script = new URL('./checkpoint-worker.js', import.meta.url)
+  // Fail at start, not at the first write, when a build left the worker behind.
+  accessSync(script)
+  const spawn = (): Running => {
+    const thread = new Worker(script, {
+      workerData: { path },
+    })
+    thread.on('message', (message: { error?: string }) => {
+      if (message.error) onError(message.error)
+    })
+    thread.on('error', (error) => onError(error.message))
+    thread.unref()
+    return { thread, exited: new Promise((resolve) => thread.once('exit', () => resolve())) }
+  }
+  const stopWorker = () => {
+    if (!worker) return
+    worker.thread.postMessage('stop')
+    stopped = worker.exited
+    worker = null
+  }
+  const walState = () => {
+    try {
+      const stat = statSync(`${path}-wal`)
+      return `${stat.size}:${stat.mtimeMs}`
+    } catch {
+      return ''
+    }
+  }
+  let seen = walState()
+  const tick = () => {
+    const wal = walState()
+    if (wal === seen) return stopWorker()
+    seen = wal
+    worker ??= spawn()
+    worker.thread.postMessage('checkpoint')
+  }
+  const timer = setInterval(tick, ms)
+  timer.unref()
   return {
     async stop(): Promise<void> {
-      worker.postMessage('stop')
-      await exited
+      clearInterval(timer)
+      stopWorker()
+      await stopped
     },
   }
 }

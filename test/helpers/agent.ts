@@ -37,6 +37,8 @@ export type AgentOptions = {
   args?: string[]
   /** The relay's registration token to send; null sends none. Default: the test suite's. */
   registrationToken?: string | null
+  /** How to run toehold: the sources by default (an installed package's bin in package.test). */
+  command?: string[]
 }
 
 export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
@@ -55,6 +57,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       ...(options.args ?? []),
     ],
     { PATH, ...(relay && token ? { TOEHOLD_REGISTRATION_TOKEN: token } : {}), ...options.env },
+    options.command,
   )
   const identity = await proc.waitFor((line) => line.msg === 'agent identity', 'agent identity')
   await proc.waitFor((line) => line.msg === 'recovered', 'recovery')

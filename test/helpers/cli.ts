@@ -8,10 +8,11 @@ export type CliResult = { code: number | null; stdout: string; stderr: string; j
 export function toehold(
   home: string,
   args: string[],
-  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; command?: string[] } = {},
 ): Promise<CliResult> {
+  const [program, ...prefix] = (options.command ?? [process.execPath, BIN]) as [string, ...string[]]
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--home', home], {
+    const child = spawn(program, [...prefix, ...args, '--home', home], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
