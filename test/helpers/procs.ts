@@ -39,8 +39,14 @@ export type Proc = {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-export function spawnToehold(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** `wrap`: a command the process runs under, e.g. bwrap with a small tmpfs for a full disk. */
+export function spawnToehold(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  wrap: string[] = [],
+): Proc {
+  const [command, ...argv] = [...wrap, process.execPath, BIN, ...args] as [string, ...string[]]
+  const child = spawn(command, argv, {
     cwd: ROOT,
     env: { ...process.env, TOEHOLD_LOG_JSON: '1', TOEHOLD_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -95,7 +101,7 @@ export async function stopAll(): Promise<void> {
 export type RelayProc = Proc & { url: string; dataDir: string }
 
 export async function startRelay(
-  options: { dataDir?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {},
+  options: { dataDir?: string; env?: NodeJS.ProcessEnv; args?: string[]; wrap?: string[] } = {},
 ): Promise<RelayProc> {
   const dataDir = options.dataDir ?? join(tempDir('toehold-relay-'), 'data')
   const proc = spawnToehold(
@@ -104,6 +110,7 @@ export async function startRelay(
       RELAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
       ...options.env,
     },
+    options.wrap,
   )
   const ready = await proc.waitFor((line) => line.msg === 'relay listening', 'relay listening')
   return Object.assign(proc, { url: ready.url as string, dataDir })
