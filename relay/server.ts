@@ -118,7 +118,10 @@ export async function startRelay(config: RelayConfig, log: Logger): Promise<Rela
     headersDeadlines.set(socket, deadline)
     socket.once('close', () => clearTimeout(deadline))
   })
-  const headersArrived = (socket: Duplex) => clearTimeout(headersDeadlines.get(socket))
+  const headersArrived = (socket: Duplex) => {
+    clearTimeout(headersDeadlines.get(socket))
+    headersDeadlines.delete(socket)
+  }
   server.on('request', (req) => headersArrived(req.socket))
 
   server.on('upgrade', (req, socket, head) => {
