@@ -19,13 +19,14 @@ export type LargeWebhooks = {
 }
 
 export async function benchLargeWebhooks(): Promise<LargeWebhooks> {
-  const relay = await startRelay({ env: { TOEHOLD_LOG_LEVEL: 'warn' } })
+  const relay = await startRelay()
   const pid = relay.child.pid as number
   try {
     // An instance the relay knows whose agent is away: every webhook is sealed and stored.
     const agent = await startEchoAgent(relay)
     await agent.welcomes.count(1)
     agent.close()
+    await relay.waitFor((line) => line.msg === 'agent disconnected', 'agent disconnected')
     const url = agent.webhookUrl('bench')
     await post(url, randomBytes(MiB)) // warm the seal and store paths
 

@@ -98,6 +98,8 @@ function readFrame(
       resolve({ frame })
     })
     req.once('error', reject)
+    // A sender gone mid-body: settle, so the bytes it held go back to the budget.
+    req.once('close', () => reject(new Error('the sender closed the request before its end')))
   })
 }
 

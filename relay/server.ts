@@ -92,11 +92,13 @@ export async function startRelay(config: RelayConfig, log: Logger): Promise<Rela
     replyTimeoutMs: config.replyTimeoutMs,
   })
   const app = createRelayApp({ config, store, budget, deliver, metrics, log })
+  // Node refuses a headers timeout past the request's: the request's time includes its headers.
+  const headersTimeoutMs = Math.min(config.headersTimeoutMs, config.requestTimeoutMs)
   const server = createAdaptorServer({
     fetch: app.fetch,
     hostname: config.host,
     serverOptions: {
-      headersTimeout: config.headersTimeoutMs,
+      headersTimeout: headersTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
       keepAliveTimeout: 5_000,
       // Node checks those timeouts this often (30 s by default, which let a slow client keep
@@ -113,12 +115,15 @@ export async function startRelay(config: RelayConfig, log: Logger): Promise<Rela
       // Written straight out (a fresh socket has room) and cut: not waiting on a slow reader.
       socket.write(HEADERS_TIMED_OUT)
       socket.destroy()
-    }, config.headersTimeoutMs)
+    }, headersTimeoutMs)
     deadline.unref()
     headersDeadlines.set(socket, deadline)
     socket.once('close', () => clearTimeout(deadline))
   })
-  const headersArrived = (socket: Duplex) => clearTimeout(headersDeadlines.get(socket))
+  const headersArrived = (socket: Duplex) => {
+    clearTimeout(headersDeadlines.get(socket))
+    headersDeadlines.delete(socket)
+  }
   server.on('request', (req) => headersArrived(req.socket))
 
   server.on('upgrade', (req, socket, head) => {

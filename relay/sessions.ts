@@ -98,7 +98,8 @@ export function createSessions(deps: {
       frame.set(part, at)
       at += part.length
     }
-    if (at !== frame.length) throw new Error(`stored delivery ${row.id} is incomplete`)
+    if (at !== frame.length)
+      throw new Error(`stored delivery ${row.id} is incomplete: left in the queue`)
     return frame
   }
 
@@ -123,7 +124,8 @@ export function createSessions(deps: {
           session.lastSeq = row.seq
           continue
         }
-        const lease = budget.take(row.bytes)
+        // A row bigger than the whole budget (stored under a larger one) still goes, alone.
+        const lease = budget.take(Math.min(row.bytes, budget.limit))
         if (!lease) {
           const woken = sleep(session)
           budget.whenFreed(() => session.wake?.())
@@ -131,9 +133,20 @@ export function createSessions(deps: {
           continue
         }
         session.lastSeq = row.seq
+        let frame: Buffer
+        try {
+          frame = sealedFrame(row)
+        } catch (error) {
+          lease.release()
+          log.error(
+            { instance: session.instance.id, err: (error as Error).message },
+            'cannot replay a stored delivery',
+          )
+          continue
+        }
         session.replaying.set(row.id, row.bytes)
         session.replayBytes += row.bytes
-        socket.send(sealedFrame(row), () => {
+        socket.send(frame, () => {
           lease.release()
           session.wake?.()
         })

@@ -57,7 +57,7 @@ function migrate(db: DatabaseSync, file: string) {
       db.exec(`PRAGMA user_version = ${next + 1}`)
       db.exec('COMMIT')
     } catch (error) {
-      db.exec('ROLLBACK')
+      if (db.isTransaction) db.exec('ROLLBACK')
       throw error
     }
   }
@@ -144,7 +144,8 @@ export function openStore(dir: string) {
       db.exec('COMMIT')
       return result
     } catch (error) {
-      db.exec('ROLLBACK')
+      // SQLite may have rolled back already (a full disk does): the first error is the one.
+      if (db.isTransaction) db.exec('ROLLBACK')
       throw error
     }
   }

@@ -43,7 +43,7 @@ async function recordingProxy(target: () => number) {
 }
 
 describe('registration token', () => {
-  test('sent only when the relay does not know the key yet', { timeout: 30_000 }, async () => {
+  test('sent only when the relay does not know the key yet', { timeout: 90_000 }, async () => {
     let relayPort = 0
     const proxy = await recordingProxy(() => relayPort)
     // The agent dials the proxy: that is the relay's public URL (the tokens' audience).
@@ -66,7 +66,7 @@ describe('registration token', () => {
 })
 
 describe('plain ws://', () => {
-  test('refused to anything but a loopback address', { timeout: 30_000 }, async () => {
+  test('refused to anything but a loopback address', { timeout: 90_000 }, async () => {
     for (const ok of [
       'ws://127.0.0.1:8080',
       'ws://localhost:8080',

@@ -47,6 +47,29 @@ describe('connections', () => {
     await relay.kill()
   })
 
+  test('a body trickling in is cut at RELAY_REQUEST_TIMEOUT', T, async () => {
+    const relay = await startRelay({ env: { RELAY_REQUEST_TIMEOUT: '2s' } })
+    const agent = await startEchoAgent(relay)
+    await agent.welcomes.count(1)
+    const target = new URL(agent.webhookUrl('app'))
+    const socket = await openSocket(relay.url)
+    const started = performance.now()
+    socket.write(`POST ${target.pathname} HTTP/1.1\r\nHost: relay\r\nContent-Length: 1000\r\n\r\n`)
+    let sent = 0
+    const drip = setInterval(() => {
+      if (socket.writable) socket.write('x')
+      sent += 1
+    }, 250)
+    await closed(socket)
+    clearInterval(drip)
+    const elapsed = performance.now() - started
+    assert.ok(elapsed < 2000 + CHECK_SLACK_MS, `cut after ${Math.round(elapsed)} ms`)
+    assert.ok(sent < 1000, 'before the body was complete')
+    assert.equal(agent.received.items.length, 0, 'nothing half-read was forwarded')
+    agent.close()
+    await relay.kill()
+  })
+
   test(
     '5,000 idle TCP connections that never send: served meanwhile, all cut, memory bounded',
     T,

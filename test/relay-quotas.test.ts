@@ -11,7 +11,7 @@ import { CompactEncrypt, importJWK, type JWK } from 'jose'
 import { loadIdentity } from '../agent/core/identity.ts'
 import { encodeFrame } from '../shared/frame.ts'
 import { post, storedQueue } from './helpers/hostile.ts'
-import { type RelayProc, startRelay, stopAll, tempDir } from './helpers/procs.ts'
+import { BIN, type RelayProc, startRelay, stopAll, tempDir } from './helpers/procs.ts'
 import {
   closePeers,
   type EchoAgent,
@@ -110,6 +110,53 @@ describe('quotas', () => {
     },
   )
 })
+
+test(
+  'a really full disk (a 4 MiB tmpfs): 503 for new deliveries; agents still connect and drain',
+  T,
+  async () => {
+    const dataDir = join(tempDir('toehold-relay-'), 'data')
+    const relay = await startRelay({
+      dataDir,
+      command: [
+        'bwrap',
+        '--dev-bind',
+        '/',
+        '/',
+        '--size',
+        String(4 * MiB),
+        '--tmpfs',
+        dataDir,
+        '--die-with-parent',
+        '--',
+        process.execPath,
+        BIN,
+      ],
+    })
+    const away = await awayAgent(relay)
+    const accepted: string[] = []
+    let full: Awaited<ReturnType<typeof post>> | null = null
+    for (let i = 0; i < 40 && !full; i++) {
+      const answer = await post(away.webhookUrl('app'), randomBytes(256 * 1024))
+      if (answer.status === 202) accepted.push(JSON.parse(answer.body).delivery)
+      else full = answer
+    }
+    assert.ok(full, 'the disk filled up')
+    assert.equal(full.status, 503, full.body)
+    assert.deepEqual(JSON.parse(full.body), { error: 'relay storage full' })
+    assert.ok(accepted.length > 0)
+
+    // The agent gets in (its token's id kept in memory when the disk refuses it) and drains.
+    const back = await startEchoAgent(relay, { home: away.home })
+    const got = await back.received.count(accepted.length)
+    assert.deepEqual(
+      got.map((r) => r.delivery.id),
+      accepted,
+    )
+    back.close()
+    await relay.kill()
+  },
+)
 
 /** The relay's SQLite schema as 0.1 made it (relay/store.ts at 0.1.0), verbatim. */
 const SCHEMA_0_1 = `

@@ -39,7 +39,10 @@ export type Proc = {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** `command`: how to run toehold; the sources by default, an installed package's bin in test/package. */
+/**
+ * `command`: how to run toehold; the sources by default, an installed package's bin in
+ * test/package, or the sources under a wrapper (bwrap with a small tmpfs for a full disk).
+ */
 export function spawnToehold(
   args: string[],
   env: NodeJS.ProcessEnv = {},
