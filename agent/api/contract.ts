@@ -82,6 +82,17 @@ export type AppRuntime = {
   restarts: number
 }
 
+/**
+ * A rollback's pin: no webhook, poll or convergence deploys `commit` (the one rolled away from)
+ * or anything older; a new commit on the branch, or a manual deploy, lifts it.
+ */
+export type Pin = {
+  commit: string
+  /** The release rolled back to. */
+  release: string
+  since: string
+}
+
 /** `GET /status/:app`, and each entry of `GET /status`'s `apps`. */
 export type AppStatus = {
   app: string
@@ -99,6 +110,7 @@ export type AppStatus = {
     'id' | 'status' | 'stage' | 'commit' | 'startedAt' | 'finishedAt' | 'reason'
   > | null
   webhook: { enabled: boolean; provider: Provider; url: string | null } | null
+  pin: Pin | null
 }
 
 export type DeliverySummary = {
@@ -125,6 +137,8 @@ export type WebhookIssued = {
   app: string
   url: string | null
   secret: string
+  /** A CI's `Authorization: Bearer` token: of its own, never the signing secret. */
+  triggerToken: string
   provider: Provider
   enabled: boolean
   notes: string[]

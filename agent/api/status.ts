@@ -46,6 +46,7 @@ export function appStatus(deps: StatusDeps, app: App): AppStatus {
     webhook: hook
       ? { enabled: hook.enabled, provider: hook.provider, url: webhookUrl(deps, app.name) }
       : null,
+    pin: deps.deployer.pin(app.name),
   }
 }
 

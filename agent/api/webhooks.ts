@@ -20,6 +20,7 @@ export function webhookRoutes(deps: ApiDeps) {
     app: hook.app,
     url: webhookUrl(deps, hook.app),
     secret: hook.secret,
+    triggerToken: hook.triggerToken,
     provider: hook.provider,
     enabled: hook.enabled,
     notes: providerNotes(hook.provider),

@@ -18,6 +18,11 @@ function describe(app: AppStatus): string {
     `  port      ${app.port ?? '-'}  health ${app.health}`,
     `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}) ${app.webhook.url ?? ''}` : 'not set up'}`,
   ]
+  if (app.pin) {
+    lines.push(
+      `  pinned    ${paint('yellow', `rolled back to ${app.pin.release} ${ago(app.pin.since)}`)}: webhooks, polls and convergence do not deploy ${short(app.pin.commit)} or older\n            a new commit on ${app.branch}, or \`toehold deploy ${app.app}\`, lifts the pin`,
+    )
+  }
   if (last) {
     lines.push(
       `  last      #${last.id} ${status(last.status)}${last.stage && last.status !== 'live' ? ` at ${last.stage}` : ''} ${short(last.commit)} ${ago(last.finishedAt ?? last.startedAt)}${last.reason ? `\n            ${paint('red', last.reason)}` : ''}`,

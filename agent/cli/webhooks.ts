@@ -10,6 +10,7 @@ type Enabled = {
   app: string
   url: string | null
   secret: string
+  triggerToken: string
   provider: string
   enabled: boolean
   notes: string[]
@@ -47,10 +48,14 @@ const showSecret = (hook: Enabled) =>
     `webhook ${paint('green', 'enabled')} for ${hook.app} (${hook.provider})`,
     `  URL     ${hook.url ?? '(relay not known yet: start the agent with --relay)'}`,
     `  secret  ${hook.secret}`,
+    `  CI trigger token  ${hook.triggerToken}  (curl -X POST -H "Authorization: Bearer <token>" URL)`,
     '',
     where(hook.provider),
     ...hook.notes.map((note) => paint('yellow', `note: ${note}`)),
-    paint('dim', 'The secret is shown only now; `toehold webhook rotate` makes a new one.'),
+    paint(
+      'dim',
+      'The secret and token are shown only by enable and rotate; `toehold webhook rotate` makes new ones.',
+    ),
   ].join('\n')
 
 const providerOption = (options: Options) => {

@@ -78,7 +78,7 @@ export async function remoteHead(
 ): Promise<string | null> {
   try {
     const out = await git(auth, { timeoutMs: 30_000 }).listRemote([
-      '--',
+      '--end-of-options',
       repo,
       `refs/heads/${branch}`,
     ])

@@ -56,7 +56,14 @@ async function fetch(source: Source, refspecs: string[]): Promise<void> {
   }
   try {
     // --verbose: simple-git waits 50 ms more for a git that printed nothing (a quiet fetch).
-    await remote(source, ['fetch', '--verbose', '--no-tags', '--', source.repo, ...refspecs])
+    await remote(source, [
+      'fetch',
+      '--verbose',
+      '--no-tags',
+      '--end-of-options',
+      source.repo,
+      ...refspecs,
+    ])
   } catch (error) {
     source.signal.throwIfAborted()
     throw new Error(fetchProblem(source, error))
@@ -95,11 +102,8 @@ export async function resolveCommit(
     const head = await lookUp(source, tracking)
     if (!head) throw new Error(`branch ${source.branch} does not exist on ${url}`)
     if (want.hint && want.hint !== head.commit) {
-      try {
-        await local(source, ['merge-base', '--is-ancestor', want.hint, head.commit])
-      } catch {
+      if (!(await isAncestor(source, want.hint, head.commit)))
         throw new Error(`commit ${short(want.hint)} is not on branch ${source.branch} of ${url}`)
-      }
     }
     return head
   }
@@ -113,7 +117,7 @@ export async function resolveCommit(
   // A full sha on no branch or tag may still be on the remote (e.g. a pull request's head).
   if (/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref)) {
     try {
-      await remote(source, ['fetch', '--verbose', '--no-tags', '--', source.repo, ref])
+      await remote(source, ['fetch', '--verbose', '--no-tags', '--end-of-options', source.repo, ref])
     } catch {
       throw new Error(`commit ${ref} does not exist on ${url}`)
     }
@@ -123,10 +127,20 @@ export async function resolveCommit(
   throw new Error(`no branch, tag or commit "${ref}" on ${url}`)
 }
 
+/** Whether commit `a` is `b` or an ancestor of it, in the cache (false when either is missing). */
+export async function isAncestor(source: Source, a: string, b: string): Promise<boolean> {
+  try {
+    await local(source, ['merge-base', '--is-ancestor', '--end-of-options', a, b])
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Writes the commit's files (not its history) into `dir`. */
 export async function checkout(source: Source, commit: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true })
-  await local(source, ['--work-tree', dir, 'read-tree', '-u', '--reset', commit])
+  await local(source, ['--work-tree', dir, 'read-tree', '-u', '--reset', '--end-of-options', commit])
 }
 
 /** Lock files a git killed together with the agent left behind; they would fail the next fetch. */
