@@ -17,6 +17,8 @@ export type AgentConfig = {
   /** 0 picks a free port (tests); agent.json tells the CLI which. */
   apiPort: number
   heartbeatMs: number
+  /** TOEHOLD_SANDBOX: `auto` (bubblewrap when it works here) or `off`. */
+  sandbox: 'auto' | 'off'
   /** Deploy and supervision knobs (TOEHOLD_HEALTH_TIMEOUT, …); apps override them. */
   deploy: Settings
 }
@@ -27,6 +29,12 @@ export type AgentFlags = {
   apiPort?: string
   apiHost?: string
   registrationToken?: string
+}
+
+function sandboxMode(text: string | undefined): 'auto' | 'off' {
+  if (text === undefined || text === '' || text === 'auto') return 'auto'
+  if (text === 'off') return 'off'
+  throw new ConfigError(`TOEHOLD_SANDBOX: "${text}" is neither auto nor off`)
 }
 
 export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -45,6 +53,7 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
         ? port('--api-port', flags.apiPort)
         : fromEnv(env, 'TOEHOLD_API_PORT', port, 7171),
     heartbeatMs: fromEnv(env, 'TOEHOLD_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
+    sandbox: sandboxMode(env.TOEHOLD_SANDBOX),
     deploy: readSettings(DEFAULT_SETTINGS, env, (error) => {
       throw error
     }),

@@ -2,7 +2,7 @@
 // as the CLI, the dashboard and scripts read them. Types and constants only, no imports: every
 // layer may import this module, and a client loads nothing else of the agent through it.
 
-/** What `TOEHOLD_HOME/agent.json` holds, so the CLI finds the running agent (0600). */
+/** What `TOEHOLD_HOME/agent/agent.json` holds, so the CLI finds the running agent (0600). */
 export type AgentInfo = {
   api: string
   apiKey: string

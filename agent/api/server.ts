@@ -46,7 +46,8 @@ export function createApi(deps: ApiDeps, frontend?: Frontend) {
     if (signIn) return signIn
     return c.json(
       {
-        error: 'unauthorized: send Authorization: Bearer <API key> (see TOEHOLD_HOME/agent.json)',
+        error:
+          'unauthorized: send Authorization: Bearer <API key> (see TOEHOLD_HOME/agent/agent.json)',
       },
       401,
     )

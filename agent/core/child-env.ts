@@ -41,3 +41,10 @@ export function appEnv(vars: Record<string, string>, port: number | null): Recor
   if (port !== null) env.PORT = String(port)
   return env
 }
+
+/** Inside the sandbox: the app's own HOME (the agent user's is not there) and its private /tmp. */
+export const sandboxEnv = (env: Record<string, string>, home: string): Record<string, string> => ({
+  ...env,
+  HOME: home,
+  TMPDIR: '/tmp',
+})

@@ -8,7 +8,11 @@ export function getPin(db: Db, app: string): Pin | null {
     app,
   ) as { commit_sha: string; release: string; created_at: number } | undefined
   return row
-    ? { commit: row.commit_sha, release: row.release, since: new Date(row.created_at).toISOString() }
+    ? {
+        commit: row.commit_sha,
+        release: row.release,
+        since: new Date(row.created_at).toISOString(),
+      }
     : null
 }
 

@@ -3,12 +3,14 @@
 // hold a step until the test lets it go, and scans for leaked secrets.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { cpSync, type Dirent, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { cpSync, type Dirent, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { delimiter, join } from 'node:path'
 import type { Deployment } from '../../agent/api/contract.ts'
+import { agentHome } from '../../agent/core/home.ts'
 import { createRepo, type Repo } from './git-repo.ts'
+import { hostChild, hostPid } from './ns-pid.ts'
 import { type Proc, REGISTRATION_TOKEN, ROOT, spawnToehold, tempDir } from './procs.ts'
 
 export const FIXTURE = join(ROOT, 'test/fixtures/app')
@@ -48,7 +50,7 @@ export async function startAgent(
     ...options.env,
   })
   await proc.waitFor((line) => line.msg === 'recovered', 'recovery')
-  const info = JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8'))
+  const info = JSON.parse(readFileSync(agentHome(home).agentInfo, 'utf8'))
   return Object.assign(proc, {
     home,
     url: info.api as string,
@@ -159,14 +161,18 @@ export type Answered = {
   sawGitToken: boolean
 }
 
-/** What the fixture app on `port` answers, or null when nothing answers. */
+/** What the fixture app on `port` answers (its pids as the host sees them), or null when nothing answers. */
 export async function answer(port: number): Promise<Answered | null> {
+  let got: Answered
   try {
     const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })
-    return (await response.json()) as Answered
+    got = (await response.json()) as Answered
   } catch {
     return null
   }
+  const pid = hostPid(port, got.pid)
+  if (pid === null) return null
+  return { ...got, pid, child: got.child === null ? null : hostChild(pid, got.child) }
 }
 
 /** Waits until the app on `port` answers with `version`. */
@@ -210,9 +216,14 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** A named pipe: a step reading it waits until `open(path)` is called. */
-export function fifo(name: string): string {
-  const path = join(tempDir('toehold-fifo-'), name)
+/**
+ * A named pipe: a step reading it waits until `open(path)` is called. Sandboxed apps see no
+ * host /tmp: give the agent's home and the app to put it in the app's own HOME.
+ */
+export function fifo(name: string, within?: { home: string; app: string }): string {
+  const dir = within ? agentHome(within.home).appHome(within.app) : tempDir('toehold-fifo-')
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, name)
   execFileSync('mkfifo', [path])
   return path
 }

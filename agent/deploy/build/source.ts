@@ -117,7 +117,14 @@ export async function resolveCommit(
   // A full sha on no branch or tag may still be on the remote (e.g. a pull request's head).
   if (/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref)) {
     try {
-      await remote(source, ['fetch', '--verbose', '--no-tags', '--end-of-options', source.repo, ref])
+      await remote(source, [
+        'fetch',
+        '--verbose',
+        '--no-tags',
+        '--end-of-options',
+        source.repo,
+        ref,
+      ])
     } catch {
       throw new Error(`commit ${ref} does not exist on ${url}`)
     }
@@ -140,7 +147,15 @@ export async function isAncestor(source: Source, a: string, b: string): Promise<
 /** Writes the commit's files (not its history) into `dir`. */
 export async function checkout(source: Source, commit: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true })
-  await local(source, ['--work-tree', dir, 'read-tree', '-u', '--reset', '--end-of-options', commit])
+  await local(source, [
+    '--work-tree',
+    dir,
+    'read-tree',
+    '-u',
+    '--reset',
+    '--end-of-options',
+    commit,
+  ])
 }
 
 /** Lock files a git killed together with the agent left behind; they would fail the next fetch. */
