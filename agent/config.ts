@@ -1,5 +1,6 @@
 // The agent's settings, read once at start: flags win over environment variables, which win over
 // safe defaults. A value that does not read stops the start with a message naming it.
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { HEARTBEAT_INTERVAL_MS } from '../shared/protocol.ts'
 import { ConfigError, fromEnv, parseCount } from '../shared/units.ts'
@@ -14,6 +15,11 @@ export type AgentConfig = {
   /** Sent on the first connection only (the relay does not know this key yet). */
   registrationToken: string | null
   apiHost: string
+  /**
+   * Host names the API answers to besides loopback names and IP literals (DNS rebinding): the
+   * --api-host name, and --api-name / TOEHOLD_API_NAMES (comma-separated), e.g. homebox.local.
+   */
+  apiNames: string[]
   /** 0 picks a free port (tests); agent.json tells the CLI which. */
   apiPort: number
   heartbeatMs: number
@@ -28,6 +34,7 @@ export type AgentFlags = {
   home?: string
   apiPort?: string
   apiHost?: string
+  apiName?: string
   registrationToken?: string
 }
 
@@ -48,6 +55,9 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
     relayUrl: flags.relay || env.TOEHOLD_RELAY || null,
     registrationToken: flags.registrationToken || env.TOEHOLD_REGISTRATION_TOKEN || null,
     apiHost: flags.apiHost || '127.0.0.1',
+    apiNames: [flags.apiHost ?? '', ...(flags.apiName || env.TOEHOLD_API_NAMES || '').split(',')]
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name !== '' && isIP(name) === 0),
     apiPort:
       flags.apiPort !== undefined
         ? port('--api-port', flags.apiPort)

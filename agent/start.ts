@@ -103,6 +103,7 @@ export async function startAgent(
     events,
     metrics,
     apiKey,
+    apiNames: config.apiNames,
     log,
     tunnel: () => tunnel?.state() ?? null,
   }

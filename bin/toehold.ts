@@ -40,6 +40,10 @@ program
     '--api-host <host>',
     'address for the local API (default 127.0.0.1; open to a LAN with care)',
   )
+  .option(
+    '--api-name <names>',
+    'host names the local API answers to besides localhost and IP addresses, comma-separated (env TOEHOLD_API_NAMES), e.g. homebox.local',
+  )
   .addOption(
     new Option(
       '--registration-token <token>',

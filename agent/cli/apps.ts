@@ -133,6 +133,7 @@ export function registerApps(program: Command): void {
               instance: string
               relay: { url: string; connected: boolean; since: string; error: string | null } | null
               apps: AppStatus[]
+              sandbox: 'bubblewrap' | 'none'
             }>('GET', '/status'),
       (result) => {
         if ('app' in result) return describe(result)
@@ -140,6 +141,7 @@ export function registerApps(program: Command): void {
         const head = [
           `instance  ${result.instance}`,
           `relay     ${relay ? `${relay.url} ${relay.connected ? paint('green', 'connected') : paint('red', 'disconnected')} ${ago(relay.since)}${relay.error ? ` (${relay.error})` : ''}` : 'none (--relay not set)'}`,
+          `sandbox   ${result.sandbox === 'bubblewrap' ? 'bubblewrap' : paint('red', "none: apps can read the agent's secrets (install bubblewrap)")}`,
         ]
         return [
           ...head,
