@@ -36,6 +36,7 @@ export function registerEnv(program: Command): void {
       .command('set <args...>')
       .description('set KEY to VALUE for an app (or -g for all)')
       .option('-g, --global', 'for every app')
+      .option('--host <host>', 'with -g GIT_TOKEN: the one git host the global token goes to')
       .option(
         '--value-stdin',
         'read VALUE from standard input (for tokens: never in argv or shell history)',
@@ -47,6 +48,12 @@ export function registerEnv(program: Command): void {
       async (client) => {
         const fromStdin = options.valueStdin === true
         const { app, rest } = await scope(client, options, args, fromStdin ? 1 : 2)
+        const host = options.host as string | undefined
+        if (host !== undefined) {
+          if (app !== undefined || rest[0] !== 'GIT_TOKEN')
+            throw new CliError('--host is for the global GIT_TOKEN (env set -g GIT_TOKEN --host …)')
+          await client.request('PUT', '/env', { key: 'GIT_TOKEN_HOST', value: host.toLowerCase() })
+        }
         return client.request<{ app: string | null; key: string }>('PUT', '/env', {
           app,
           key: rest[0],

@@ -5,7 +5,7 @@
 const AGENT_ONLY = /^(TOEHOLD_|RELAY_)/
 
 /** Credentials set for git are for git only: builds and apps never see them. */
-const GIT_CREDENTIALS = new Set(['GIT_TOKEN', 'REV_TOKEN', 'GIT_USERNAME'])
+const GIT_CREDENTIALS = new Set(['GIT_TOKEN', 'GIT_TOKEN_HOST', 'REV_TOKEN', 'GIT_USERNAME'])
 
 /**
  * What git may see: where things are, locale, proxies, CA files and the ssh agent. Not the rest:
