@@ -6,7 +6,8 @@
 //   2. deliveries/s with 50 in flight, as a share of a bare Hono POST handler under the same load
 //   3. CPU time of relay and agent per 1,000 deliveries
 //   4. relay memory per idle connected agent (1,000 tunnels)
-//   5. push-to-live of a small Bun app and the agent's share of it (bench/deploy.ts)
+//   5. push-to-live of a small Bun app and the agent's share of it, with the sandbox off and on
+//      (bench/deploy.ts, bench/sandbox.ts)
 // With --json the last line on stdout is one JSON object with every figure.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -279,8 +280,8 @@ let deploy: unknown = null
 if (withDeploy) {
   progress('deploy bench …')
   try {
-    const { benchDeploy } = await import('./deploy.ts')
-    deploy = await benchDeploy()
+    const { benchSandbox } = await import('./sandbox.ts')
+    deploy = await benchSandbox()
   } catch (error) {
     progress(`  deploy bench failed: ${(error as Error).message}`)
     deploy = { error: (error as Error).message }

@@ -31,6 +31,9 @@ const NAMESPACES = [
   '--unshare-ipc',
   '--unshare-uts',
   '--unshare-cgroup-try',
+  // The command itself is the namespace's pid 1: no bubblewrap init in between, which (with the
+  // user namespace's helper) would leave zombies in the group that a host init may never reap.
+  '--as-pid-1',
   // As root bubblewrap keeps capabilities inside unless told: none, whoever runs the agent.
   '--cap-drop',
   'ALL',
