@@ -95,9 +95,6 @@ describe('a rollback sticks', { concurrency: true }, () => {
       assert.equal(back.status, 202, JSON.stringify(back.body))
       assert.equal((await finished(agent, 'app', back.body.id)).status, 'live')
       await answers(port, 'v1')
-      const pinned = (await statusOf(agent, 'app')).pin
-      assert.equal(pinned.commit, second)
-      assert.equal(pinned.release, back.body.release)
 
       // The relay replays B's signed bytes under a new X-GitHub-Delivery.
       const replay = await pushB(randomUUID())
@@ -111,8 +108,10 @@ describe('a rollback sticks', { concurrency: true }, () => {
       assert.equal(held.status, 'unchanged')
       assert.match(held.reason ?? '', /^pinned by the rollback to /)
       assert.deepEqual((await answers(port, 'v1')).version, 'v1')
-      const cli = await statusOf(agent, 'app')
-      assert.equal(cli.commit, repo.first)
+      const status = await statusOf(agent, 'app')
+      assert.equal(status.commit, repo.first)
+      assert.equal(status.pin.commit, second, 'status shows the pin')
+      assert.equal(status.pin.release, back.body.release)
 
       // A new commit on the branch lifts the pin.
       const third = repo.commit({ 'version.txt': 'v3\n' }, 'v3')
@@ -221,7 +220,7 @@ describe('replays and relabelled deliveries', () => {
     const body = readFileSync(
       new URL('fixtures/webhooks/bitbucket-push.json', import.meta.url),
       'utf8',
-    )
+    ).replaceAll('"master"', '"main"')
     const res = await post(hook.url, body, {
       'content-type': 'application/json',
       'x-event-key': 'repo:push',
@@ -237,6 +236,7 @@ describe('replays and relabelled deliveries', () => {
     const fixture = JSON.parse(
       readFileSync(new URL('fixtures/webhooks/bitbucket-push.json', import.meta.url), 'utf8'),
     )
+    fixture.push.changes[0].new.name = 'main'
     fixture.push.changes[0].new.target.hash = evil
     const bbBody = JSON.stringify(fixture)
     const bb = await post(bitbucket.hook.url, bbBody, {
