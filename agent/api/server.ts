@@ -36,7 +36,7 @@ function presentedKey(header: string | undefined): string | null {
  * Whether a request's Host names this agent: loopback names and IP literals always, else one of
  * `names`. A web page on another site whose name was rebound to 127.0.0.1 sends its own name.
  */
-export function hostAllowed(host: string | undefined, names: readonly string[]): boolean {
+function hostAllowed(host: string | undefined, names: readonly string[]): boolean {
   if (!host) return false
   const name = (
     /^\[([^\]]+)\](?::\d+)?$/.exec(host)?.[1] ?? host.replace(/:\d+$/, '')
