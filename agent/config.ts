@@ -1,5 +1,6 @@
 // The agent's settings, read once at start: flags win over environment variables, which win over
 // safe defaults. A value that does not read stops the start with a message naming it.
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { HEARTBEAT_INTERVAL_MS } from '../shared/protocol.ts'
 import { ConfigError, fromEnv, parseCount } from '../shared/units.ts'
@@ -14,6 +15,11 @@ export type AgentConfig = {
   /** Sent on the first connection only (the relay does not know this key yet). */
   registrationToken: string | null
   apiHost: string
+  /**
+   * Host names the API answers to besides loopback names and IP literals (DNS rebinding): the
+   * --api-host name, and --api-name / TOEHOLD_API_NAMES (comma-separated), e.g. homebox.local.
+   */
+  apiNames: string[]
   /** 0 picks a free port (tests); agent.json tells the CLI which. */
   apiPort: number
   /** The shared listener routing by Host to apps with a hostname (--http-port); null: none. */
@@ -23,6 +29,8 @@ export type AgentConfig = {
   reportBackoffMs: number
   /** How long one call to a git host or a notification target may take. */
   reportTimeoutMs: number
+  /** TOEHOLD_SANDBOX: `auto` (bubblewrap when it works here) or `off`. */
+  sandbox: 'auto' | 'off'
   /** Deploy and supervision knobs (TOEHOLD_HEALTH_TIMEOUT, …); apps override them. */
   deploy: Settings
 }
@@ -32,8 +40,15 @@ export type AgentFlags = {
   home?: string
   apiPort?: string
   apiHost?: string
+  apiName?: string
   registrationToken?: string
   httpPort?: string
+}
+
+function sandboxMode(text: string | undefined): 'auto' | 'off' {
+  if (text === undefined || text === '' || text === 'auto') return 'auto'
+  if (text === 'off') return 'off'
+  throw new ConfigError(`TOEHOLD_SANDBOX: "${text}" is neither auto nor off`)
 }
 
 export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -47,6 +62,9 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
     relayUrl: flags.relay || env.TOEHOLD_RELAY || null,
     registrationToken: flags.registrationToken || env.TOEHOLD_REGISTRATION_TOKEN || null,
     apiHost: flags.apiHost || '127.0.0.1',
+    apiNames: [flags.apiHost ?? '', ...(flags.apiName || env.TOEHOLD_API_NAMES || '').split(',')]
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name !== '' && isIP(name) === 0),
     apiPort: port('--api-port', flags.apiPort ?? '7171'),
     httpPort:
       flags.httpPort !== undefined
@@ -55,6 +73,7 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.
     heartbeatMs: fromEnv(env, 'TOEHOLD_HEARTBEAT_MS', parseCount, HEARTBEAT_INTERVAL_MS),
     reportBackoffMs: fromEnv(env, 'TOEHOLD_REPORT_BACKOFF_MS', parseCount, 1_000),
     reportTimeoutMs: fromEnv(env, 'TOEHOLD_REPORT_TIMEOUT_MS', parseCount, 10_000),
+    sandbox: sandboxMode(env.TOEHOLD_SANDBOX),
     deploy: readSettings(DEFAULT_SETTINGS, env, (error) => {
       throw error
     }),

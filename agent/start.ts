@@ -18,6 +18,7 @@ import { createEvents } from './core/events.ts'
 import { agentHome, ensureHome } from './core/home.ts'
 import { loadIdentity } from './core/identity.ts'
 import { createAgentMetrics } from './core/metrics.ts'
+import { useSandbox } from './core/sandbox.ts'
 import { createDashboard } from './dashboard/index.ts'
 import { createDeployer } from './deploy/engine.ts'
 import { createHookManager } from './hosts/manage.ts'
@@ -48,7 +49,14 @@ export async function startAgent(
   log: Logger = createLogger('agent'),
 ): Promise<RunningAgent> {
   const home = agentHome(config.home)
-  ensureHome(home)
+  ensureHome(home, (message) => log.warn(message))
+  const isolation = useSandbox(config.sandbox)
+  if (isolation === 'none')
+    log.warn(
+      config.sandbox === 'off'
+        ? "TOEHOLD_SANDBOX=off: apps run unsandboxed and can read the agent's secrets"
+        : "bubblewrap (bwrap) is not installed or cannot make namespaces here: apps run unsandboxed and can read the agent's secrets (install the bubblewrap package)",
+    )
   const identity = await loadIdentity(home.key)
   log.info({ instance: identity.instanceId, home: home.root }, 'agent identity')
 
@@ -131,6 +139,7 @@ export async function startAgent(
     events,
     metrics,
     apiKey,
+    apiNames: config.apiNames,
     log,
     tunnel: () => tunnel?.state() ?? null,
     traffic: serving.traffic,
@@ -176,8 +185,10 @@ export async function startAgent(
     instance: identity.instanceId,
     version: VERSION,
   }
-  writeFileSync(`${home.agentInfo}.tmp`, JSON.stringify(info, null, 2), { mode: 0o600 })
-  renameSync(`${home.agentInfo}.tmp`, home.agentInfo)
+  // A fresh temp file (never one someone left there) holds the info until it is complete.
+  const temp = `${home.agentInfo}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  writeFileSync(temp, JSON.stringify(info, null, 2), { mode: 0o600, flag: 'wx' })
+  renameSync(temp, home.agentInfo)
   log.info({ api: apiUrl, dashboard: `${apiUrl}/` }, 'local API listening')
 
   pruneDeliveries(db)

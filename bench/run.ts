@@ -7,7 +7,8 @@
 //   3. CPU time of relay and agent per 1,000 deliveries
 //   4. relay memory per idle connected agent (1,000 tunnels), and under 25 MiB webhooks
 //      (one queued, then 20 at once: bench/large-webhooks.ts)
-//   5. push-to-live of a small Bun app and the agent's share of it (bench/deploy.ts)
+//   5. push-to-live of a small Bun app and the agent's share of it, with the sandbox off and on
+//      (bench/deploy.ts, bench/sandbox.ts)
 //   6. the agent's proxy beside direct and Caddy, and 20 deploys under load (bench/proxy.ts)
 //   7. footprint of the built package: status --json, idle agent and relay (bench/footprint.ts;
 //      `--no-footprint` skips it)
@@ -299,8 +300,8 @@ let deploy: unknown = null
 if (withDeploy) {
   progress('deploy bench …')
   try {
-    const { benchDeploy } = await import('./deploy.ts')
-    deploy = await benchDeploy()
+    const { benchSandbox } = await import('./sandbox.ts')
+    deploy = await benchSandbox()
   } catch (error) {
     progress(`  deploy bench failed: ${(error as Error).message}`)
     deploy = { error: (error as Error).message }

@@ -44,6 +44,10 @@ program
     '--http-port <port>',
     'one shared port for every app added with --hostname, routed by Host (env TOEHOLD_HTTP_PORT)',
   )
+  .option(
+    '--api-name <names>',
+    'host names the local API answers to besides localhost and IP addresses, comma-separated (env TOEHOLD_API_NAMES), e.g. homebox.local',
+  )
   .addOption(
     new Option(
       '--registration-token <token>',

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { styleText } from 'node:util'
 import { readSse } from '../agent/cli/sse.ts'
+import { agentHome } from '../agent/core/home.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const BIN = join(ROOT, 'bin/toehold.ts')
@@ -100,7 +101,7 @@ async function main() {
   )
   const connected = await agentStarted
   say(`agent connected as instance ${connected.instance}`)
-  const agentInfo = JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8')) as {
+  const agentInfo = JSON.parse(readFileSync(agentHome(home).agentInfo, 'utf8')) as {
     api: string
     apiKey: string
   }

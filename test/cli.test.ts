@@ -1,7 +1,7 @@
 // Every command has --help with an example and takes --json; a missing or wrong agent is one
 // clear line and a non-zero exit.
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { it } from 'node:test'
@@ -70,8 +70,9 @@ it('says in one line when no agent is set up, not running, or refuses the key', 
   )
 
   const gone = tempDir()
+  mkdirSync(join(gone, 'agent'))
   writeFileSync(
-    join(gone, 'agent.json'),
+    join(gone, 'agent', 'agent.json'),
     JSON.stringify({ api: 'http://127.0.0.1:9', apiKey: 'thk_x' }),
   )
   const down = await toehold(gone, ['app', 'list', '--json'])
@@ -88,8 +89,9 @@ it('says in one line when no agent is set up, not running, or refuses the key', 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as { port: number }
   const wrong = tempDir()
+  mkdirSync(join(wrong, 'agent'))
   writeFileSync(
-    join(wrong, 'agent.json'),
+    join(wrong, 'agent', 'agent.json'),
     JSON.stringify({ api: `http://127.0.0.1:${port}`, apiKey: 'thk_wrong' }),
   )
   const refused = await toehold(wrong, ['status'])

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { Hono } from 'hono'
 import { csrfProblem, foreignOrigin } from '../agent/dashboard/guard.ts'
-import { COOKIE, createSessions } from '../agent/dashboard/session.ts'
+import { createSessions } from '../agent/dashboard/session.ts'
+
+/** The cookie name for plain HTTP on port 80, where these requests go. */
+const COOKIE = 'toehold_session_80'
+
 import { sameSecret } from '../shared/secrets.ts'
 
 describe('dashboard sessions', () => {
@@ -43,7 +47,7 @@ describe('dashboard sessions', () => {
       (
         await app.request('http://127.0.0.1:7171/', {
           method: 'POST',
-          headers: { cookie: `${COOKIE}=${session.id}`, ...headers },
+          headers: { cookie: `toehold_session_7171=${session.id}`, ...headers },
           ...(body ? { body } : {}),
         })
       ).text()

@@ -124,7 +124,7 @@ describe('dashboard: sign-in, CSRF, webhook', () => {
     await page.getByRole('heading', { name: 'blog', level: 1 }).waitFor()
     assert.equal(page.url(), `${agent.url}/app/blog`)
     const [cookie] = await context.cookies()
-    assert.equal(cookie?.name, 'toehold_session')
+    assert.equal(cookie?.name, `toehold_session_${new URL(agent.url).port}`, 'named per port')
     assert.equal(cookie?.httpOnly, true)
     assert.equal(cookie?.sameSite, 'Strict')
     assert.equal(cookie?.secure, false, 'plain http on 127.0.0.1: no Secure flag')
@@ -253,7 +253,7 @@ describe('dashboard: sign-in, CSRF, webhook', () => {
       const post = (headers: Record<string, string>) =>
         fetch(`${agent.url}/apps/blog/webhook/rotate`, {
           method: 'POST',
-          headers: { cookie: `toehold_session=${cookie?.value}`, 'x-csrf-token': csrf, ...headers },
+          headers: { cookie: `${cookie?.name}=${cookie?.value}`, 'x-csrf-token': csrf, ...headers },
         })
       assert.equal((await post({ origin: 'http://evil.example' })).status, 403)
       assert.equal((await post({ referer: 'http://evil.example/page' })).status, 403)
@@ -333,7 +333,7 @@ describe('dashboard: sign-in, CSRF, webhook', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor()
     assert.deepEqual(await context.cookies(), [])
     const stale = await fetch(`${agent.url}/apps`, {
-      headers: { cookie: `toehold_session=${cookie?.value}` },
+      headers: { cookie: `${cookie?.name}=${cookie?.value}` },
     })
     assert.equal(stale.status, 401)
     assert.deepEqual(browser.errors, [])

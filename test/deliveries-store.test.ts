@@ -29,12 +29,26 @@ const row = (
   app: 'site',
   relayId,
   providerId,
+  bodyDigest: null,
   provider: 'github',
   event: 'push',
   verified,
   status: verified ? (result === 'queued' ? 202 : 200) : 401,
   result,
   deployment: null,
+})
+
+/** What `seen` looks a delivery up by. */
+const key = (
+  app: string,
+  relayId: string,
+  providerId: string | null,
+  bodyDigest: string | null = null,
+) => ({
+  app,
+  relayId,
+  providerId,
+  bodyDigest,
 })
 
 function siteState(): Db {
@@ -77,22 +91,40 @@ it('keeps verified ids for 7 days and more, drops them after 8, caps unverified 
   db.close()
 
   db = openState(path)
-  assert.ok(seenDelivery(db, 'site', 'dlv_other', 'gh-1'), 'provider id remembered across reopen')
-  assert.ok(seenDelivery(db, 'site', 'dlv_1', null), 'relay id remembered')
   assert.ok(
-    !seenDelivery(db, 'site', 'dlv_noise_1', 'forged-1'),
+    seenDelivery(db, key('site', 'dlv_other', 'gh-1')),
+    'provider id remembered across reopen',
+  )
+  assert.ok(seenDelivery(db, key('site', 'dlv_1', null)), 'relay id remembered')
+  assert.ok(
+    !seenDelivery(db, key('site', 'dlv_noise_1', 'forged-1')),
     'unverified rows never de-duplicate',
   )
 
   pruneDeliveries(db, Date.now() + 7 * DAY)
-  assert.ok(seenDelivery(db, 'site', 'dlv_x', 'gh-1'), 'still remembered after 7 days')
+  assert.ok(seenDelivery(db, key('site', 'dlv_x', 'gh-1')), 'still remembered after 7 days')
   const { n } = db.prepare('SELECT count(*) AS n FROM deliveries WHERE verified = 0').get() as {
     n: number
   }
   assert.equal(n, 1_000)
 
   pruneDeliveries(db, Date.now() + 8 * DAY + 1000)
-  assert.ok(!seenDelivery(db, 'site', 'dlv_x', 'gh-1'), 'forgotten after 8 days')
+  assert.ok(!seenDelivery(db, key('site', 'dlv_x', 'gh-1')), 'forgotten after 8 days')
+  db.close()
+})
+
+it('remembers the digest of a body whose id is unsigned, per app, verified only', async () => {
+  const db = siteState()
+  recordDelivery(db, { ...row('dlv_1', 'gh-1', true, 'queued'), bodyDigest: 'd1' })
+  recordDelivery(db, { ...row('dlv_2', 'gh-2', false, 'unauthorized'), bodyDigest: 'd2' })
+  assert.ok(seenDelivery(db, key('site', 'dlv_new', 'gh-new', 'd1')), 'same body, fresh ids')
+  assert.ok(!seenDelivery(db, key('site', 'dlv_new', 'gh-new', 'd2')), 'unverified never counts')
+  assert.ok(!seenDelivery(db, key('other', 'dlv_new', 'gh-new', 'd1')), 'digests are per app')
+  const { deliveries } = recorder(db)
+  deliveries.record({ ...row('dlv_3', 'gh-3', true, 'ignored'), bodyDigest: 'd3' }, false)
+  assert.ok(deliveries.seen(key('site', 'dlv_new', null, 'd3')), 'a pending body already counts')
+  await nextTurn()
+  assert.ok(seenDelivery(db, key('site', 'dlv_new', null, 'd3')), 'and once written')
   db.close()
 })
 
@@ -103,10 +135,16 @@ it('writes a delivery that deploys before returning, and no-op ones just after, 
   deliveries.record(row('dlv_a', 'gh-a', true, 'ignored'), false)
   deliveries.record(row('dlv_b', 'gh-b', false, 'unauthorized'), false)
   assert.deepEqual(rows(db), [], 'no-op deliveries wait for the answer to go out')
-  assert.ok(deliveries.seen('site', 'dlv_other', 'gh-a'), 'a pending verified id already counts')
-  assert.ok(deliveries.seen('site', 'dlv_a', null), 'and so does its relay id')
-  assert.ok(!deliveries.seen('site', 'dlv_other', 'gh-b'), 'unverified rows never de-duplicate')
-  assert.ok(!deliveries.seen('other-app', 'dlv_other', 'gh-a'), 'provider ids are per app')
+  assert.ok(
+    deliveries.seen(key('site', 'dlv_other', 'gh-a')),
+    'a pending verified id already counts',
+  )
+  assert.ok(deliveries.seen(key('site', 'dlv_a', null)), 'and so does its relay id')
+  assert.ok(
+    !deliveries.seen(key('site', 'dlv_other', 'gh-b')),
+    'unverified rows never de-duplicate',
+  )
+  assert.ok(!deliveries.seen(key('other-app', 'dlv_other', 'gh-a')), 'provider ids are per app')
 
   deliveries.record(row('dlv_c', 'gh-c', true, 'queued'), true)
   assert.deepEqual(
@@ -122,7 +160,7 @@ it('writes a delivery that deploys before returning, and no-op ones just after, 
   deliveries.record(row('dlv_d', 'gh-d', true, 'ping'), false)
   await nextTurn()
   assert.equal(rows(db).at(-1)?.relay_id, 'dlv_d')
-  assert.ok(deliveries.seen('site', 'dlv_other', 'gh-d'), 'remembered once written')
+  assert.ok(deliveries.seen(key('site', 'dlv_other', 'gh-d')), 'remembered once written')
   const counted = (await metrics.webhooks.get()).values.reduce((sum, v) => sum + v.value, 0)
   assert.equal(counted, 4)
   db.close()
@@ -163,6 +201,6 @@ it('moves the WAL into the database from a worker thread, and stops before the s
   assert.deepEqual(errors, [])
   assert.ok(!existsSync(`${path}-wal`), 'the agent held the last connection: the WAL is gone')
   const reopened = openState(path)
-  assert.ok(seenDelivery(reopened, 'site', 'dlv_x', 'gh-499'))
+  assert.ok(seenDelivery(reopened, key('site', 'dlv_x', 'gh-499')))
   reopened.close()
 })

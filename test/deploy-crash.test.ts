@@ -38,7 +38,7 @@ describe('agent restarts', { concurrency: true }, () => {
     T,
     async () => {
       const home = tempDir('toehold-home-')
-      const gate = fifo('install')
+      const gate = fifo('install', { home, app: 'app' })
       let agent = await startAgent({ home })
       const repo = appRepo()
       const port = await freePort()
@@ -98,7 +98,7 @@ describe('agent restarts', { concurrency: true }, () => {
     T,
     async () => {
       const home = tempDir('toehold-home-')
-      const gate = fifo('stop')
+      const gate = fifo('stop', { home, app: 'app' })
       let agent = await startAgent({ home })
       const repo = appRepo()
       const port = await freePort()

@@ -30,6 +30,8 @@ describe('faults', { concurrency: true }, () => {
   let agent: Agent
   before(async () => {
     agent = await startAgent()
+    const host = await agent.api('PUT', '/env', { key: 'GIT_TOKEN_HOST', value: '127.0.0.1' })
+    assert.equal(host.status, 200)
     const set = await agent.api('PUT', '/env', { key: 'GIT_TOKEN', value: GIT_TOKEN })
     assert.equal(set.status, 200)
   })

@@ -111,7 +111,7 @@ describe('deploys', () => {
   })
 
   test('pushes during a deployment collapse into one pending slot, newest wins', T, async () => {
-    const gate = fifo('predeploy')
+    const gate = fifo('predeploy', { home: agent.home, app: 'gated' })
     const gated = appRepo()
     const gatedPort = await freePort()
     await addApp(agent, 'gated', gated, { port: gatedPort, env: { PREDEPLOY_GATE: gate } })

@@ -24,6 +24,12 @@ const tagPush = example('push', (p) => p.ref === 'refs/tags/simple-tag' && p.del
 const ping = example('ping', () => true)
 const issues = example('issues', () => true)
 
+/** Another push's bytes (the agent remembers a body it saw, whatever its delivery id). */
+const unique = (payload: Record<string, unknown>) => ({
+  ...payload,
+  compare: `${payload.compare}#${crypto.randomUUID()}`,
+})
+
 let stack: Stack
 let hook: { url: string; secret: string }
 
@@ -94,9 +100,10 @@ describe('GitHub deliveries', () => {
 
   it('acts once per X-GitHub-Delivery, also on a manual redelivery', async () => {
     const delivery = crypto.randomUUID()
-    const first = await github('push', pushToMaster, { delivery })
+    const push = unique(pushToMaster)
+    const first = await github('push', push, { delivery })
     assert.equal(first.status, 202)
-    const again = await github('push', pushToMaster, { delivery })
+    const again = await github('push', push, { delivery })
     assert.equal(again.status, 200)
     assert.deepEqual(again.json, { status: 'duplicate' })
     const deployments = await toehold(stack.agent.home, ['webhook', 'status', 'site', '--json'])
@@ -152,8 +159,9 @@ describe('bad input', () => {
   })
 
   it('takes header names in any letter case', async () => {
-    const signature = await sign(hook.secret, body)
-    const res = await stack.post(hook.url, body, {
+    const fresh = JSON.stringify(unique(pushToMaster))
+    const signature = await sign(hook.secret, fresh)
+    const res = await stack.post(hook.url, fresh, {
       'CONTENT-TYPE': 'application/json',
       'x-GitHub-EVENT': 'push',
       'X-GITHUB-DELIVERY': crypto.randomUUID(),
@@ -208,11 +216,14 @@ describe('bad input', () => {
 })
 
 describe('manual trigger from a CI', () => {
-  it('deploys on Authorization: Bearer <secret>, and refuses a wrong one', async () => {
-    const ok = await stack.post(hook.url, '', { authorization: `Bearer ${hook.secret}` })
+  it('deploys on Authorization: Bearer <trigger token>, and refuses a wrong one', async () => {
+    const issued = await toehold(stack.agent.home, ['webhook', 'enable', 'site', '--json'])
+    const token = issued.json.triggerToken as string
+    assert.match(token, /^tht_[0-9a-f]{64}$/)
+    const ok = await stack.post(hook.url, '', { authorization: `Bearer ${token}` })
     assert.equal(ok.status, 202)
     assert.equal((ok.json as { status: string }).status, 'queued')
-    const wrong = await stack.post(hook.url, '', { authorization: `Bearer ${hook.secret}x` })
+    const wrong = await stack.post(hook.url, '', { authorization: `Bearer ${token}x` })
     assert.equal(wrong.status, 401)
     assert.equal(wrong.text, '')
   })
@@ -288,12 +299,15 @@ describe('webhook management', () => {
 describe('persistence', () => {
   it('remembers delivery ids across an agent restart', async () => {
     const delivery = crypto.randomUUID()
-    assert.equal((await github('push', pushToMaster, { delivery })).status, 202)
+    const push = unique(pushToMaster)
+    assert.equal((await github('push', push, { delivery })).status, 202)
     await stack.agent.kill('SIGTERM')
     const agent = await startAgent({ relay: stack.relay, home: stack.agent.home })
     stack.agent = agent
     await connected(agent)
-    const again = await github('push', pushToMaster, { delivery })
+    const again = await github('push', push, { delivery })
     assert.deepEqual(again.json, { status: 'duplicate' })
+    const fresh = await github('push', push)
+    assert.deepEqual(fresh.json, { status: 'duplicate' }, 'and bodies')
   })
 })

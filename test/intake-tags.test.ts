@@ -6,8 +6,19 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import examples from '@octokit/webhooks-examples/api.github.com/index.json' with { type: 'json' }
+import type { Provider } from '../agent/api/contract.ts'
 import { gitEvent } from '../agent/intake/payload.ts'
 import { isRefEvent, tagHint } from '../agent/intake/tags.ts'
+
+/** The provider a test delivery's headers belong to (the intake takes it from the app). */
+const providerOf = (headers: Record<string, string>): Provider =>
+  headers['x-github-event'] || headers['x-gitea-event']
+    ? 'github'
+    : headers['x-gitlab-event']
+      ? 'gitlab'
+      : headers['x-event-key']
+        ? 'bitbucket'
+        : 'rev'
 
 type Json = Record<string, unknown>
 const github = (event: string, match: (payload: Json) => boolean) => {
@@ -21,7 +32,7 @@ const github = (event: string, match: (payload: Json) => boolean) => {
 const track = { pattern: '*', prereleases: false }
 /** What the intake decides for a delivery with these headers and payload. */
 function decide(headers: Record<string, string>, payload: Json, pattern = track) {
-  const event = gitEvent(headers, payload, false, 'main')
+  const event = gitEvent(providerOf(headers), 'hub-sha256', headers, payload, 'main')
   assert.ok(isRefEvent(event), `a ref event: ${JSON.stringify(event)}`)
   return tagHint('app', pattern, event)
 }

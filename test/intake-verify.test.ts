@@ -10,6 +10,10 @@ import { sign } from '@octokit/webhooks-methods'
 import { Webhook } from 'standardwebhooks'
 import type { Provider } from '../agent/api/contract.ts'
 import { verify } from '../agent/intake/verify.ts'
+
+const TRIGGER = 'tht_test-trigger-token-0123456789'
+const keys = (provider: Provider, secret: string) => ({ provider, secret, triggerToken: TRIGGER })
+
 import { newSecret } from '../agent/state/webhooks.ts'
 
 const fixture = (name: string) =>
@@ -41,17 +45,17 @@ describe('GitHub (X-Hub-Signature-256)', () => {
 
   test('accepts its signature; refuses a changed byte, another secret, no header', async () => {
     const headers = { 'x-hub-signature-256': await sign(secret, body.toString('utf8')) }
-    assert.equal(verify('github', secret, headers, body), 'hub-sha256')
-    assert.equal(verify('github', secret, headers, flip(body)), null)
-    assert.equal(verify('github', newSecret('github'), headers, body), null)
-    assert.equal(verify('github', secret, {}, body), null)
+    assert.equal(verify(keys('github', secret), headers, body), 'hub-sha256')
+    assert.equal(verify(keys('github', secret), headers, flip(body)), null)
+    assert.equal(verify(keys('github', newSecret('github')), headers, body), null)
+    assert.equal(verify(keys('github', secret), {}, body), null)
   })
 
   test('refuses Bitbucket’s header and a Standard Webhooks signature made with the same secret', () => {
     const mac = createHmac('sha256', secret).update(body).digest('hex')
-    assert.equal(verify('github', secret, { 'x-hub-signature': `sha256=${mac}` }, body), null)
+    assert.equal(verify(keys('github', secret), { 'x-hub-signature': `sha256=${mac}` }, body), null)
     const whsec = `whsec_${Buffer.from(secret).toString('base64')}`
-    assert.equal(verify('github', secret, standard(whsec, body), body), null)
+    assert.equal(verify(keys('github', secret), standard(whsec, body), body), null)
   })
 })
 
@@ -63,19 +67,23 @@ describe('Bitbucket Cloud (X-Hub-Signature)', () => {
 
   test('accepts its documented HMAC; refuses a changed byte, another secret, GitHub’s header', () => {
     assert.equal(
-      verify('bitbucket', secret, { 'x-hub-signature': mac(secret, body) }, body),
+      verify(keys('bitbucket', secret), { 'x-hub-signature': mac(secret, body) }, body),
       'hub-sha256',
     )
     assert.equal(
-      verify('bitbucket', secret, { 'x-hub-signature': mac(secret, body) }, flip(body)),
+      verify(keys('bitbucket', secret), { 'x-hub-signature': mac(secret, body) }, flip(body)),
       null,
     )
     assert.equal(
-      verify('bitbucket', secret, { 'x-hub-signature': mac('another-secret-1234', body) }, body),
+      verify(
+        keys('bitbucket', secret),
+        { 'x-hub-signature': mac('another-secret-1234', body) },
+        body,
+      ),
       null,
     )
     assert.equal(
-      verify('bitbucket', secret, { 'x-hub-signature-256': mac(secret, body) }, body),
+      verify(keys('bitbucket', secret), { 'x-hub-signature-256': mac(secret, body) }, body),
       null,
     )
   })
@@ -89,9 +97,9 @@ describe('Standard Webhooks (rev.host, standard, GitLab’s signing token)', () 
     for (const provider of providers) {
       const secret = newSecret(provider === 'gitlab' ? 'rev' : provider)
       const headers = standard(secret, body)
-      assert.equal(verify(provider, secret, headers, body), 'standard', provider)
-      assert.equal(verify(provider, secret, headers, flip(body)), null, provider)
-      assert.equal(verify(provider, newSecret('rev'), headers, body), null, provider)
+      assert.equal(verify(keys(provider, secret), headers, body), 'standard', provider)
+      assert.equal(verify(keys(provider, secret), headers, flip(body)), null, provider)
+      assert.equal(verify(keys(provider, newSecret('rev')), headers, body), null, provider)
     }
   })
 
@@ -99,9 +107,9 @@ describe('Standard Webhooks (rev.host, standard, GitLab’s signing token)', () 
     const secret = newSecret('rev')
     const now = Date.now()
     const at = (offset: number) => standard(secret, body, new Date(now + offset))
-    assert.equal(verify('rev', secret, at(-4 * 60_000), body, now), 'standard')
-    assert.equal(verify('rev', secret, at(-6 * 60_000), body, now), null)
-    assert.equal(verify('rev', secret, at(6 * 60_000), body, now), null)
+    assert.equal(verify(keys('rev', secret), at(-4 * 60_000), body, now), 'standard')
+    assert.equal(verify(keys('rev', secret), at(-6 * 60_000), body, now), null)
+    assert.equal(verify(keys('rev', secret), at(6 * 60_000), body, now), null)
   })
 
   test('takes any one valid signature among several (the sender rotates its secret)', () => {
@@ -112,9 +120,13 @@ describe('Standard Webhooks (rev.host, standard, GitLab’s signing token)', () 
       ...headers,
       'webhook-signature': `${other['webhook-signature']} ${headers['webhook-signature']}`,
     }
-    assert.equal(verify('rev', secret, both, body), 'standard')
+    assert.equal(verify(keys('rev', secret), both, body), 'standard')
     assert.equal(
-      verify('rev', secret, { ...both, 'webhook-signature': other['webhook-signature'] }, body),
+      verify(
+        keys('rev', secret),
+        { ...both, 'webhook-signature': other['webhook-signature'] },
+        body,
+      ),
       null,
     )
   })
@@ -125,17 +137,17 @@ describe('GitLab’s plain X-Gitlab-Token and the CI bearer trigger', () => {
   const body = fixture('gitlab-push')
 
   test('the token must match exactly; a Standard Webhooks header is judged as such, not as a token', () => {
-    assert.equal(verify('gitlab', secret, { 'x-gitlab-token': secret }, body), 'gitlab-token')
-    assert.equal(verify('gitlab', secret, { 'x-gitlab-token': `${secret}x` }, body), null)
-    assert.equal(verify('gitlab', secret, { 'x-gitlab-token': secret.slice(1) }, body), null)
+    assert.equal(verify(keys('gitlab', secret), { 'x-gitlab-token': secret }, body), 'gitlab-token')
+    assert.equal(verify(keys('gitlab', secret), { 'x-gitlab-token': `${secret}x` }, body), null)
+    assert.equal(verify(keys('gitlab', secret), { 'x-gitlab-token': secret.slice(1) }, body), null)
     const forged = { 'x-gitlab-token': secret, 'webhook-signature': 'v1,AAAA' }
-    assert.equal(verify('gitlab', secret, forged, body), null)
+    assert.equal(verify(keys('gitlab', secret), forged, body), null)
   })
 
   test('a bearer header is the CI trigger: judged alone, never falling through to the signature', async () => {
     const headers = { 'x-hub-signature-256': await sign(secret, body.toString('utf8')) }
     assert.equal(
-      verify('github', secret, { ...headers, authorization: 'Bearer wrong' }, body),
+      verify(keys('github', secret), { ...headers, authorization: 'Bearer wrong' }, body),
       null,
     )
   })

@@ -208,7 +208,7 @@ describe('agent identity', () => {
     const agent = await startAgent({ relay, home })
     await connected(agent)
     assert.equal(statSync(home).mode & 0o777, 0o700)
-    const keyFile = join(home, 'key.json')
+    const keyFile = join(home, 'agent', 'key.json')
     assert.equal(statSync(keyFile).mode & 0o777, 0o600)
     assert.match(agent.instance, /^[a-z2-7]{20}$/)
     // Derived from the signing key's public part (its thumbprint), nothing else.

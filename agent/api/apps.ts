@@ -1,9 +1,11 @@
 // /status and /apps: the apps the agent runs.
+
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { appNameProblem } from '../../shared/ids.ts'
 import { AppError } from '../core/errors.ts'
 import { gitAuth, remoteHead, remoteTagNames } from '../core/git.ts'
+import { isolation } from '../core/sandbox.ts'
 import { counts, tracking, trackProblem } from '../core/tags.ts'
 import { addApp, claimProblem, removeApp, requireApp } from '../state/apps.ts'
 import { envScopes, setEnv } from '../state/env.ts'
@@ -54,6 +56,17 @@ const NewApp = z.object({
   gitToken: z.string().min(1).max(4096).optional(),
 })
 
+/** An http(s) URL with a user or password in it, or any URL with a password (ssh's user is fine). */
+function hasCredentials(repo: string): boolean {
+  let url: URL
+  try {
+    url = new URL(repo)
+  } catch {
+    return false // a path or an scp-like ssh address (git@host:path)
+  }
+  return url.password !== '' || (url.username !== '' && /^https?:$/.test(url.protocol))
+}
+
 export function appRoutes(deps: ApiDeps) {
   const { db, deployer } = deps
   return new Hono()
@@ -68,6 +81,8 @@ export function appRoutes(deps: ApiDeps) {
           error: tunnel.lastError,
         },
         apps: allStatuses(deps),
+        /** How apps are isolated from the agent's secrets: bubblewrap, or none (a warning). */
+        sandbox: isolation(),
       })
     })
     .get('/apps', (c) => c.json(allStatuses(deps)))
@@ -78,6 +93,10 @@ export function appRoutes(deps: ApiDeps) {
       if (body.hostname && body.port === null)
         throw new AppError('--hostname needs --port: the app listens on PORT behind its hostname')
       if (body.repo.startsWith('-')) throw new AppError('repo: not a git URL or path')
+      if (hasCredentials(body.repo))
+        throw new AppError(
+          `repo: a URL with credentials would be shown in status and the dashboard: give the URL without them and the token with \`toehold env set ${body.name} GIT_TOKEN --value-stdin\``,
+        )
       // Refuse a remote that does not answer; only warn when the branch is not there yet.
       let head: string | null
       const tags = tracking(body)

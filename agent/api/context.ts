@@ -17,6 +17,8 @@ export type ApiDeps = StatusDeps & {
   events: Events
   metrics: AgentMetrics
   apiKey: string
+  /** Host names the API answers to besides loopback and IP literals (see hostAllowed). */
+  apiNames: readonly string[]
   log: Logger
   tunnel: () => TunnelState | null
   /** What the app's port served lately, in buckets (the dashboard's chart). */

@@ -2,7 +2,7 @@
 // as the CLI, the dashboard and scripts read them. Types and constants only, no imports: every
 // layer may import this module, and a client loads nothing else of the agent through it.
 
-/** What `TOEHOLD_HOME/agent.json` holds, so the CLI finds the running agent (0600). */
+/** What `TOEHOLD_HOME/agent/agent.json` holds, so the CLI finds the running agent (0600). */
 export type AgentInfo = {
   api: string
   apiKey: string
@@ -87,6 +87,17 @@ export type AppRuntime = {
   restarts: number
 }
 
+/**
+ * A rollback's pin: no webhook, poll or convergence deploys `commit` (the one rolled away from)
+ * or anything older; a new commit on the branch, or a manual deploy, lifts it.
+ */
+export type Pin = {
+  commit: string
+  /** The release rolled back to. */
+  release: string
+  since: string
+}
+
 /** `GET /status/:app`, and each entry of `GET /status`'s `apps`. */
 export type AppStatus = {
   app: string
@@ -118,6 +129,7 @@ export type AppStatus = {
     /** What the audit found wrong with the registered hook (stale URL, deleted on the host). */
     problem: string | null
   } | null
+  pin: Pin | null
 }
 
 /** auto: registered through the host's API; manual: pasted by hand; polling: no webhook needed. */
@@ -175,6 +187,8 @@ export type WebhookIssued = {
   app: string
   url: string | null
   secret: string
+  /** A CI's `Authorization: Bearer` token: of its own, never the signing secret. */
+  triggerToken: string
   provider: Provider
   enabled: boolean
   notes: string[]

@@ -2,6 +2,7 @@
 // holder of the API key; they never reach a log.
 import { Hono } from 'hono'
 import { z } from 'zod'
+import { AppError } from '../core/errors.ts'
 import { requireApp } from '../state/apps.ts'
 import { listEnv, setEnv, unsetEnv } from '../state/env.ts'
 import { type ApiDeps, readJson } from './context.ts'
@@ -16,7 +17,12 @@ export function envRoutes(deps: ApiDeps) {
         c,
         z.object({ app: z.string().optional(), key: z.string(), value: z.string() }),
       )
-      setEnv(db, scopeOf(body.app), body.key, body.value)
+      const scope = scopeOf(body.app)
+      if (scope === '' && body.key === 'GIT_TOKEN' && !('GIT_TOKEN_HOST' in listEnv(db, '')))
+        throw new AppError(
+          'a global GIT_TOKEN goes to one host only: name it (toehold env set -g GIT_TOKEN --host github.com --value-stdin)',
+        )
+      setEnv(db, scope, body.key, body.value)
       return c.json({ app: body.app ?? null, key: body.key, set: true })
     })
     .delete('/env', async (c) => {

@@ -1,6 +1,7 @@
 // The agent's local API: 127.0.0.1 by default, the API key required for everything but /health.
 // A browser front end (the dashboard) can be served beside it: its sessions then stand in for the
 // key, as long as state-changing requests pass its CSRF checks.
+import { isIP } from 'node:net'
 import { type Context, Hono } from 'hono'
 import { sameSecret } from '../../shared/secrets.ts'
 import { AppError } from '../core/errors.ts'
@@ -34,8 +35,32 @@ function presentedKey(header: string | undefined): string | null {
   return /^(?:Bearer|Token) (\S+)$/.exec(header ?? '')?.[1] ?? null
 }
 
+/**
+ * Whether a request's Host names this agent: loopback names and IP literals always, else one of
+ * `names`. A web page on another site whose name was rebound to 127.0.0.1 sends its own name.
+ */
+function hostAllowed(host: string | undefined, names: readonly string[]): boolean {
+  if (!host) return false
+  const name = (
+    /^\[([^\]]+)\](?::\d+)?$/.exec(host)?.[1] ?? host.replace(/:\d+$/, '')
+  ).toLowerCase()
+  return (
+    isIP(name) !== 0 || name === 'localhost' || name.endsWith('.localhost') || names.includes(name)
+  )
+}
+
 export function createApi(deps: ApiDeps, frontend?: Frontend) {
   const api = new Hono()
+
+  api.use('*', async (c, next) => {
+    if (hostAllowed(c.req.header('host'), deps.apiNames)) return next()
+    return c.json(
+      {
+        error: `this agent does not answer to the host name in Host: add it with --api-name (localhost and IP addresses always work)`,
+      },
+      421,
+    )
+  })
 
   api.get('/health', (c) => c.json({ ok: true }))
   if (frontend) api.route('/', frontend.open)
@@ -49,7 +74,8 @@ export function createApi(deps: ApiDeps, frontend?: Frontend) {
     if (signIn) return signIn
     return c.json(
       {
-        error: 'unauthorized: send Authorization: Bearer <API key> (see TOEHOLD_HOME/agent.json)',
+        error:
+          'unauthorized: send Authorization: Bearer <API key> (see TOEHOLD_HOME/agent/agent.json)',
       },
       401,
     )

@@ -59,6 +59,7 @@ export function appStatus(deps: StatusDeps, app: App): AppStatus {
           problem: registration?.problem ?? null,
         }
       : null,
+    pin: deps.deployer.pin(app.name),
   }
 }
 

@@ -24,6 +24,7 @@ export const issuedWebhook = (
   app: hook.app,
   url: webhookUrl(deps, hook.app),
   secret: hook.secret,
+  triggerToken: hook.triggerToken,
   provider: hook.provider,
   enabled: hook.enabled,
   notes: providerNotes(hook.provider),

@@ -19,6 +19,11 @@ function describe(app: AppStatus): string {
     `  webhook   ${app.webhook ? `${app.webhook.enabled ? 'enabled' : 'disabled'} (${app.webhook.provider}, ${app.webhook.mode}) ${app.webhook.url ?? ''}` : 'not set up'}`,
   ]
   if (app.webhook?.problem) lines.push(paint('yellow', `            ${app.webhook.problem}`))
+  if (app.pin) {
+    lines.push(
+      `  pinned    ${paint('yellow', `rolled back to ${app.pin.release} ${ago(app.pin.since)}`)}: webhooks, polls and convergence do not deploy ${short(app.pin.commit)} or older\n            a new commit on ${app.branch}, or \`toehold deploy ${app.app}\`, lifts the pin`,
+    )
+  }
   if (last) {
     lines.push(
       `  last      #${last.id} ${status(last.status)}${last.stage && last.status !== 'live' ? ` at ${last.stage}` : ''} ${short(last.commit)} ${ago(last.finishedAt ?? last.startedAt)}${last.reason ? `\n            ${paint('red', last.reason)}` : ''}`,
@@ -154,6 +159,7 @@ export function registerApps(program: Command): void {
               instance: string
               relay: { url: string; connected: boolean; since: string; error: string | null } | null
               apps: AppStatus[]
+              sandbox: 'bubblewrap' | 'none'
             }>('GET', '/status'),
       (result) => {
         if ('app' in result) return describe(result)
@@ -161,6 +167,7 @@ export function registerApps(program: Command): void {
         const head = [
           `instance  ${result.instance}`,
           `relay     ${relay ? `${relay.url} ${relay.connected ? paint('green', 'connected') : paint('red', 'disconnected')} ${ago(relay.since)}${relay.error ? ` (${relay.error})` : ''}` : 'none (--relay not set)'}`,
+          `sandbox   ${result.sandbox === 'bubblewrap' ? 'bubblewrap' : paint('red', "none: apps can read the agent's secrets (install bubblewrap)")}`,
         ]
         return [
           ...head,

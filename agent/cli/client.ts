@@ -1,4 +1,4 @@
-// The CLI's way to the running agent: its address and API key from TOEHOLD_HOME/agent.json
+// The CLI's way to the running agent: its address and API key from TOEHOLD_HOME/agent/agent.json
 // (or --api / TOEHOLD_API and TOEHOLD_API_KEY), and one-line errors a person can act on.
 import { readFileSync } from 'node:fs'
 import type { AgentInfo } from '../api/contract.ts'

@@ -13,7 +13,10 @@ export type Options = ClientOptions & Record<string, unknown>
 export function clientCommand(command: Command, example: string): Command {
   return command
     .option('--json', 'print JSON')
-    .option('--api <url>', 'agent API URL (env TOEHOLD_API; default from TOEHOLD_HOME/agent.json)')
+    .option(
+      '--api <url>',
+      'agent API URL (env TOEHOLD_API; default from TOEHOLD_HOME/agent/agent.json)',
+    )
     .option('--home <dir>', 'agent home (env TOEHOLD_HOME, default ~/.toehold)')
     .addHelpText('after', `\nExample:\n  ${example}`)
 }

@@ -3,7 +3,7 @@
 import type { Command } from 'commander'
 import type { Client } from './client.ts'
 import { CliError } from './client.ts'
-import { appName, clientCommand, type Options, run } from './command.ts'
+import { appName, clientCommand, type Options, readStdin, run } from './command.ts'
 import { table } from './output.ts'
 
 /** `[NAME] KEY [VALUE]`: the scope is -g (global), the NAME given, or the current directory's app. */
@@ -14,7 +14,9 @@ async function scope(
   wanted: number,
 ): Promise<{ app?: string; rest: string[] }> {
   if (args.length < wanted || args.length > wanted + 1)
-    throw new CliError(`expected ${wanted === 2 ? '[NAME] KEY VALUE' : '[NAME] KEY'}`)
+    throw new CliError(
+      `expected ${wanted === 2 ? '[NAME] KEY VALUE (or KEY --value-stdin)' : '[NAME] KEY'}`,
+    )
   const named = args.length === wanted + 1
   if (options.global) {
     if (named) throw new CliError('-g and NAME exclude each other')
@@ -33,17 +35,29 @@ export function registerEnv(program: Command): void {
     env
       .command('set <args...>')
       .description('set KEY to VALUE for an app (or -g for all)')
-      .option('-g, --global', 'for every app'),
-    'toehold env set blog DATABASE_URL postgres://localhost/blog',
+      .option('-g, --global', 'for every app')
+      .option('--host <host>', 'with -g GIT_TOKEN: the one git host the global token goes to')
+      .option(
+        '--value-stdin',
+        'read VALUE from standard input (for tokens: never in argv or shell history)',
+      ),
+    'printf %s "$TOKEN" | toehold env set blog GIT_TOKEN --value-stdin',
   ).action((args: string[], options: Options) =>
     run(
       options,
       async (client) => {
-        const { app, rest } = await scope(client, options, args, 2)
+        const fromStdin = options.valueStdin === true
+        const { app, rest } = await scope(client, options, args, fromStdin ? 1 : 2)
+        const host = options.host as string | undefined
+        if (host !== undefined) {
+          if (app !== undefined || rest[0] !== 'GIT_TOKEN')
+            throw new CliError('--host is for the global GIT_TOKEN (env set -g GIT_TOKEN --host …)')
+          await client.request('PUT', '/env', { key: 'GIT_TOKEN_HOST', value: host.toLowerCase() })
+        }
         return client.request<{ app: string | null; key: string }>('PUT', '/env', {
           app,
           key: rest[0],
-          value: rest[1],
+          value: fromStdin ? await readStdin('--value-stdin') : rest[1],
         })
       },
       (result) => `set ${result.key}${result.app ? ` for ${result.app}` : ' (global)'}`,

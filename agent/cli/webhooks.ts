@@ -77,10 +77,14 @@ export const showSecret = (hook: WebhookIssued) => {
     ...(hook.registration ? describeRegistration(hook.registration) : []),
     `  URL     ${hook.url ?? '(relay not known yet: start the agent with --relay)'}`,
     `  secret  ${hook.secret}`,
+    `  CI trigger token  ${hook.triggerToken}  (curl -X POST -H "Authorization: Bearer <token>" URL)`,
     '',
     ...(registered ? [] : [where(hook.provider)]),
     ...hook.notes.map((note) => paint('yellow', `note: ${note}`)),
-    paint('dim', 'The secret is shown only now; `toehold webhook rotate` makes a new one.'),
+    paint(
+      'dim',
+      'The secret and token are shown only by enable and rotate; `toehold webhook rotate` makes new ones.',
+    ),
   ].join('\n')
 }
 

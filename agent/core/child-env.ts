@@ -5,7 +5,7 @@
 const AGENT_ONLY = /^(TOEHOLD_|RELAY_)/
 
 /** Credentials set for git are for git only: builds and apps never see them. */
-const GIT_CREDENTIALS = new Set(['GIT_TOKEN', 'REV_TOKEN', 'GIT_USERNAME'])
+const GIT_CREDENTIALS = new Set(['GIT_TOKEN', 'GIT_TOKEN_HOST', 'REV_TOKEN', 'GIT_USERNAME'])
 
 /** Whether an app's variable reaches its processes (git credentials do not). */
 export const reachesApp = (key: string) => !GIT_CREDENTIALS.has(key)
@@ -44,3 +44,10 @@ export function appEnv(vars: Record<string, string>, port: number | null): Recor
   if (port !== null) env.PORT = String(port)
   return env
 }
+
+/** Inside the sandbox: the app's own HOME (the agent user's is not there) and its private /tmp. */
+export const sandboxEnv = (env: Record<string, string>, home: string): Record<string, string> => ({
+  ...env,
+  HOME: home,
+  TMPDIR: '/tmp',
+})

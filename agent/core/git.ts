@@ -7,29 +7,36 @@ export type GitAuth = { token?: string | undefined; username?: string | undefine
 
 type Env = Record<string, string>
 
-const onRevHost = (repo: string) => {
+/** The remote's host name; null for a local path or an scp-like ssh address (ssh brings its own keys). */
+const hostOf = (repo: string): string | null => {
   try {
-    const { hostname } = new URL(repo)
-    return hostname === 'rev.host' || hostname.endsWith('.rev.host')
+    return new URL(repo).hostname.toLowerCase() || null
   } catch {
-    return false // a local path or scp-like ssh address: ssh brings its own keys
+    return null
   }
 }
 
 /**
- * Which token goes to `repo`. The app's own variables beat the global ones. A REV_TOKEN is
- * rev.host's: the global one is sent only to rev.host, while an app's own goes to its remote.
+ * Which token goes to `repo`. The app's own variables beat the global ones, and go to the app's
+ * remote. A global token is bound to one host: REV_TOKEN to rev.host, GIT_TOKEN to the host in
+ * GIT_TOKEN_HOST (set with it: `env set -g GIT_TOKEN --host github.com`), never to every remote.
  * For a rev.host remote REV_TOKEN comes before GIT_TOKEN, elsewhere after it.
  */
 export function gitAuth(env: { app: Env; global: Env }, repo: string): GitAuth {
-  const rev = onRevHost(repo)
-  const token = (scope: Env, own: boolean) =>
-    rev
-      ? (scope.REV_TOKEN ?? scope.GIT_TOKEN)
-      : (scope.GIT_TOKEN ?? (own ? scope.REV_TOKEN : undefined))
-  const own = token(env.app, true)
+  const host = hostOf(repo)
+  const rev = host !== null && (host === 'rev.host' || host.endsWith('.rev.host'))
+  const own = rev
+    ? (env.app.REV_TOKEN ?? env.app.GIT_TOKEN)
+    : (env.app.GIT_TOKEN ?? env.app.REV_TOKEN)
   if (own) return { token: own, username: env.app.GIT_USERNAME ?? env.global.GIT_USERNAME }
-  return { token: token(env.global, false), username: env.global.GIT_USERNAME }
+  const git =
+    host !== null && env.global.GIT_TOKEN_HOST?.toLowerCase() === host
+      ? env.global.GIT_TOKEN
+      : undefined
+  return {
+    token: rev ? (env.global.REV_TOKEN ?? git) : git,
+    username: env.global.GIT_USERNAME,
+  }
 }
 
 export function git(
@@ -78,7 +85,7 @@ export async function remoteHead(
 ): Promise<string | null> {
   try {
     const out = await git(auth, { timeoutMs: 30_000 }).listRemote([
-      '--',
+      '--end-of-options',
       repo,
       `refs/heads/${branch}`,
     ])

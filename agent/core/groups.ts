@@ -1,10 +1,11 @@
-// Process groups (Linux): every app and build step is spawned detached (spawnGroup), so it leads a
-// group of its own and one signal to -pid reaches everything it started. /proc tells our group
+// Process groups (Linux): every app and build step is spawned detached (spawnGroup), in its app's
+// sandbox, so it (bubblewrap, when sandboxed) leads a group of its own and one signal to -pid reaches everything it started. /proc tells our group
 // apart from a recycled pid and sees past zombies (PID 1 in a container may never reap orphans).
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { setTimeout as pause } from 'node:timers/promises'
 import type { LogFile } from './logfile.ts'
+import { sandboxed } from './sandbox.ts'
 
 export type Exit = { code: number | null; signal: NodeJS.Signals | null }
 
@@ -22,7 +23,8 @@ export type Group = {
 }
 
 /**
- * Starts `argv` as the leader of a new process group, its stdout and stderr into `log`.
+ * Starts `argv` as the leader of a new process group, its stdout and stderr into `log`, in the
+ * app's sandbox (core/sandbox.ts: `cwd` is the release it may see).
  * `onPid` runs before anything else can happen, so the pid is on record even if the agent dies
  * right after. Rejects when the command cannot be started at all.
  */
@@ -33,10 +35,11 @@ export async function spawnGroup(options: {
   log: LogFile
   onPid?: (pid: number) => void
 }): Promise<Group> {
-  const [command = '', ...args] = options.argv
+  const run = sandboxed(options.argv, options.cwd, options.env)
+  const [command = '', ...args] = run.argv
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: options.env,
+    env: run.env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -1,6 +1,7 @@
 // The dashboard at /: sign-in with the API key, the apps list, and a page per app. Pages are
 // rendered here; a small script (assets/dashboard.js) drives the buttons and live parts through
 // the same JSON API the CLI uses, authorised by the session cookie plus its CSRF token.
+
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
@@ -8,6 +9,7 @@ import { html } from 'hono/html'
 import { sameSecret } from '../../shared/secrets.ts'
 import type { ApiDeps } from '../api/context.ts'
 import type { Frontend } from '../api/server.ts'
+import { isolation } from '../core/sandbox.ts'
 import { getApp } from '../state/apps.ts'
 import { assetRoutes } from './assets.ts'
 import { csrfProblem, foreignOrigin } from './guard.ts'
@@ -39,7 +41,11 @@ const nextPage = (value: unknown) =>
 export function createDashboard(deps: ApiDeps) {
   const sessions = createSessions()
 
-  const header = (session: Session) => ({ csrf: session.csrf, relay: deps.tunnel() })
+  const header = (session: Session) => ({
+    csrf: session.csrf,
+    relay: deps.tunnel(),
+    sandbox: isolation(),
+  })
 
   /** A signed-out browser asking for a page: the sign-in form (it comes back here after). */
   const signIn = (c: Context) =>

@@ -1,11 +1,10 @@
 // Dashboard sessions: signing in with the API key gives a random session id in an HttpOnly,
-// SameSite=Strict cookie. Sessions live in memory only (an agent restart signs everyone out) and
+// SameSite=Strict cookie scoped to this agent (see cookieName). Sessions live in memory only (an agent restart signs everyone out) and
 // each carries its own CSRF token, which every state-changing request must echo.
 import { randomBytes } from 'node:crypto'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 
-export const COOKIE = 'toehold_session'
 const TTL_MS = 12 * 3_600_000
 /** Old sessions make way for new ones: repeated sign-ins cannot grow memory without bound. */
 const MAX_SESSIONS = 64
@@ -27,7 +26,7 @@ export function createSessions(now: () => number = Date.now) {
     },
     /** The live session the request's cookie names, if any. */
     of(c: Context): Session | null {
-      const id = getCookie(c, COOKIE)
+      const id = getCookie(c, cookieName(c))
       const session = id ? sessions.get(id) : undefined
       if (!session) return null
       if (session.expires > now()) return session
@@ -46,8 +45,19 @@ export function overHttps(c: Context): boolean {
   return (forwarded ?? new URL(c.req.url).protocol.slice(0, -1)) === 'https'
 }
 
+/**
+ * The session cookie's name. Over HTTPS a `__Host-` cookie, which browsers bind to this origin
+ * (Secure, no Domain, Path=/). Over plain HTTP a name per port: cookies ignore ports, so another
+ * agent or any other server on the same host name would otherwise share (and could overwrite) it.
+ */
+export function cookieName(c: Context): string {
+  if (overHttps(c)) return '__Host-toehold_session'
+  const url = new URL(c.req.url)
+  return `toehold_session_${url.port || '80'}`
+}
+
 export function setSessionCookie(c: Context, session: Session): void {
-  setCookie(c, COOKIE, session.id, {
+  setCookie(c, cookieName(c), session.id, {
     httpOnly: true,
     sameSite: 'Strict',
     path: '/',
@@ -57,5 +67,10 @@ export function setSessionCookie(c: Context, session: Session): void {
 }
 
 export function clearSessionCookie(c: Context): void {
-  deleteCookie(c, COOKIE, { httpOnly: true, sameSite: 'Strict', path: '/', secure: overHttps(c) })
+  deleteCookie(c, cookieName(c), {
+    httpOnly: true,
+    sameSite: 'Strict',
+    path: '/',
+    secure: overHttps(c),
+  })
 }

@@ -22,6 +22,7 @@ import {
   listDeployments,
 } from '../state/deployments.ts'
 import { envFor, envScopes } from '../state/env.ts'
+import { getPin, pinApp, unpinApp } from '../state/pins.ts'
 import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
 import { trackedTags } from './build/source.ts'
 import { createLanes } from './lanes.ts'
@@ -94,6 +95,8 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     const app = requireApp(db, name)
     if (request.ref?.startsWith('-'))
       throw new AppError(`not a branch, tag or commit: ${request.ref}`)
+    // A deploy asked for by hand is the operator's word: it lifts a rollback's pin.
+    if (request.trigger === 'manual') unpinApp(db, app.name)
     const deployment = createDeployment(db, app.name, {
       trigger: request.trigger,
       ref: request.ref ?? null,
@@ -209,6 +212,10 @@ export function createDeployer(deps: DeployerDeps): Deployer {
       }
       if (target.name === app.currentRelease)
         throw new AppError(`${app.name} already runs ${target.name}`, 409)
+      // Rolling (forward) onto the pinned commit itself ends the pin; any other rollback pins.
+      const from = currentCommit(db, app.name, app.currentRelease)
+      if (target.commit === getPin(db, app.name)?.commit) unpinApp(db, app.name)
+      else if (from) pinApp(db, app.name, from, target.name)
       const deployment = createDeployment(db, app.name, {
         trigger: 'rollback',
         ref: target.name,
@@ -242,6 +249,7 @@ export function createDeployer(deps: DeployerDeps): Deployer {
         restarts: 0,
       }
     },
+    pin: (app) => getPin(db, app),
     deployments: (app, limit) => listDeployments(db, app, limit),
     deployment: (app, id) => getDeployment(db, app, id),
     findDeployment: (app, name) => findDeployment(db, app, name),

@@ -20,6 +20,7 @@ import {
 } from '../state/releases.ts'
 import { checkout, resolveCommit, resolveTag } from './build/source.ts'
 import { runStep } from './build/steps.ts'
+import { pinHolds } from './pin.ts'
 import { type Progress, track } from './progress.ts'
 import { buildLogPath, type Context, readPackage, requireBun } from './run/launch.ts'
 import { type StageError, switchRelease } from './run/switch.ts'
@@ -136,6 +137,13 @@ async function build(run: Run): Promise<string | null> {
     progress.time('git', elapsed(started))
     log.line(`[toehold] ${commit.slice(0, 7)} is already live: nothing to do (--force redeploys)`)
     progress.finish('unchanged')
+    return null
+  }
+  const held = await pinHolds(ctx.db, source, request, commit)
+  if (held) {
+    progress.time('git', elapsed(started))
+    log.line(`[toehold] ${held}`)
+    progress.finish('unchanged', held)
     return null
   }
   const release = releaseName(deployment.id, commit)

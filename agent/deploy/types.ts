@@ -1,6 +1,6 @@
 // The deploy engine's contract with the rest of the agent (intake, API, dashboard): every
 // deployment, release and run state is read through the Deployer, never from its tables.
-import type { AppRuntime, Deployment, Release, Trigger } from '../api/contract.ts'
+import type { AppRuntime, Deployment, Pin, Release, Trigger } from '../api/contract.ts'
 
 export type DeployRequest = {
   /** A pushed commit: the engine deploys the tracked branch's head, which must contain it. */
@@ -20,8 +20,12 @@ export type DeployRequest = {
 export type Deployer = {
   /** Queues a deployment (collapsing into the app's pending slot) and returns it at once. */
   request(app: string, request: DeployRequest): Deployment
-  /** Switches to a kept release (default: the one before the live one) through the health check. */
+  /**
+   * Switches to a kept release (default: the one before the live one) through the health check,
+   * and pins the app (see Pin): `request` with a manual trigger lifts the pin.
+   */
   rollback(app: string, to?: string): Deployment
+  pin(app: string): Pin | null
   start(app: string): Promise<void>
   stop(app: string): Promise<void>
   restart(app: string): Promise<void>

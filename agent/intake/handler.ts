@@ -1,4 +1,5 @@
 // The agent's webhook intake, in DESIGN.md's order: app → signature → duplicate → payload → route.
+import { createHash } from 'node:crypto'
 import type { Delivery } from '../../shared/protocol.ts'
 import { tracking } from '../core/tags.ts'
 import type { Deployer } from '../deploy/types.ts'
@@ -8,7 +9,9 @@ import type { Answer, DeliveryHandler } from '../tunnel/client.ts'
 import { gitEvent, PayloadError, parseBody } from './payload.ts'
 import type { DeliveryRecorder } from './record.ts'
 import { isRefEvent, tagHint } from './tags.ts'
-import { providerDeliveryId, verify } from './verify.ts'
+import { idUnsigned, providerDeliveryId, verify } from './verify.ts'
+
+const digest = (body: Buffer) => createHash('sha256').update(body).digest('hex')
 
 const json = (status: number, value: unknown): Answer => ({
   status,
@@ -27,11 +30,12 @@ export function createIntake(deps: {
     const hook = webhookTarget(db, delivery.app)
     if (!hook) return json(404, { error: 'unknown app' })
 
-    const providerId = providerDeliveryId(delivery.headers)
+    const scheme = verify(hook, delivery.headers, body)
     const record = {
       app: hook.app,
       relayId: delivery.id,
-      providerId,
+      providerId: providerDeliveryId(hook.provider, scheme, delivery.headers),
+      bodyDigest: scheme && idUnsigned(scheme) ? digest(body) : null,
       provider: hook.provider,
       event: null as string | null,
       deployment: null as number | null,
@@ -41,17 +45,17 @@ export function createIntake(deps: {
       return answer
     }
 
-    const scheme = verify(hook.provider, hook.secret, delivery.headers, body)
     if (!scheme) return finish(false, 'unauthorized', { status: 401 })
-    if (deliveries.seen(hook.app, delivery.id, providerId))
+    if (deliveries.seen(record))
       return finish(true, 'duplicate', json(200, { status: 'duplicate' }))
 
     let event: ReturnType<typeof gitEvent>
     try {
       event = gitEvent(
+        hook.provider,
+        scheme,
         delivery.headers,
         parseBody(delivery.headers, body, scheme === 'bearer'),
-        scheme === 'bearer',
         hook.branch,
       )
     } catch (error) {

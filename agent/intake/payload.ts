@@ -1,11 +1,12 @@
 // From a verified delivery to what happened in the repository, for each provider's payload.
-import type { Headers } from './verify.ts'
+import type { Provider } from '../api/contract.ts'
+import type { Headers, Scheme } from './verify.ts'
 
 export type GitEvent =
   | { kind: 'ping' }
   /** A branch moved (`commit` = its new head) or was deleted (`commit` = null). */
   | { kind: 'push'; branch: string; commit: string | null }
-  /** A tag was pushed (`commit` = the object it names: a commit or an annotated tag) or deleted (null). */
+  /** A tag was pushed (`commit` = what it names) or deleted (`commit` = null). */
   | { kind: 'tag'; tag: string; commit: string | null }
   /** GitHub's `release` event: a release for `tag` was published (or another `action`). */
   | { kind: 'release'; tag: string; action: string; draft: boolean; prerelease: boolean }
@@ -17,8 +18,16 @@ export class PayloadError extends Error {
   override name = 'PayloadError'
 }
 
+/** A full commit id: SHA-1 (40 hex) or SHA-256 (64 hex). Nothing else reaches git or a row. */
+const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/i
 const ZERO_SHA = /^0+$/
-const SHA = /^[0-9a-f]{7,64}$/i
+
+/** A commit id from a payload: null for none (or git's all-zero "no commit"), else a full sha. */
+function commitId(value: string | null): string | null {
+  if (value === null || (ZERO_SHA.test(value) && SHA.test(value))) return null
+  if (!SHA.test(value)) throw new PayloadError('a commit id that is not a full hex sha')
+  return value.toLowerCase()
+}
 
 type Json = Record<string, unknown>
 
@@ -46,13 +55,9 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
 const obj = (value: unknown): Json =>
   typeof value === 'object' && value !== null ? (value as Json) : {}
 
-/** A full or abbreviated object id, lower-cased; null for none or git's all-zero "deleted". */
-const checkedSha = (sha: string | null) =>
-  sha && SHA.test(sha) && !ZERO_SHA.test(sha) ? sha.toLowerCase() : null
-
 /** `refs/heads/x` → branch x, `refs/tags/v1` → tag v1. */
 function fromRef(ref: string | null, after: string | null): GitEvent {
-  const commit = checkedSha(after)
+  const commit = commitId(after)
   if (ref?.startsWith('refs/tags/')) return { kind: 'tag', tag: ref.slice(10), commit }
   if (ref?.startsWith('refs/heads/')) return { kind: 'push', branch: ref.slice(11), commit }
   throw new PayloadError('push without a branch ref')
@@ -74,63 +79,79 @@ function releaseEvent(payload: Json): GitEvent {
   }
 }
 
-export function gitEvent(
-  headers: Headers,
-  payload: Json,
-  bearer: boolean,
-  trackedBranch: string,
-): GitEvent {
-  if (bearer) {
-    const hint = str(payload.commit)
-    return { kind: 'trigger', commit: hint && SHA.test(hint) ? hint.toLowerCase() : null }
-  }
+/** GitHub, Gitea and Forgejo: the event is named in a header, the commit is the signed `after`. */
+function github(headers: Headers, payload: Json): GitEvent {
+  const event = headers['x-github-event'] ?? headers['x-gitea-event'] ?? headers['x-forgejo-event']
+  if (event === undefined) throw new PayloadError('no event header')
+  if (event === 'ping') return { kind: 'ping' }
+  if (event === 'release') return releaseEvent(payload)
+  if (event !== 'push') return { kind: 'other', name: event }
+  return fromRef(str(payload.ref), payload.deleted === true ? null : str(payload.after))
+}
 
-  // GitHub, Gitea and Forgejo.
-  const github = headers['x-github-event'] ?? headers['x-gitea-event'] ?? headers['x-forgejo-event']
-  if (github !== undefined) {
-    if (github === 'ping') return { kind: 'ping' }
-    if (github === 'release') return releaseEvent(payload)
-    if (github !== 'push') return { kind: 'other', name: github }
-    return fromRef(str(payload.ref), payload.deleted === true ? null : str(payload.after))
-  }
+function gitlab(headers: Headers, payload: Json): GitEvent {
+  const event = headers['x-gitlab-event']
+  if (event === undefined) throw new PayloadError('no event header')
+  if (event !== 'Push Hook' && event !== 'Tag Push Hook') return { kind: 'other', name: event }
+  return fromRef(str(payload.ref), str(payload.checkout_sha) ?? str(payload.after))
+}
 
-  const gitlab = headers['x-gitlab-event']
-  if (gitlab !== undefined) {
-    if (gitlab !== 'Push Hook' && gitlab !== 'Tag Push Hook') return { kind: 'other', name: gitlab }
-    return fromRef(str(payload.ref), str(payload.checkout_sha) ?? str(payload.after))
+function bitbucket(headers: Headers, payload: Json, trackedBranch: string): GitEvent {
+  const event = headers['x-event-key']
+  if (event === undefined) throw new PayloadError('no event header')
+  if (event === 'diagnostics:ping') return { kind: 'ping' }
+  if (event !== 'repo:push') return { kind: 'other', name: event }
+  // One push can move several refs: prefer the tracked branch's change, else the last one.
+  const changes = obj(payload.push).changes
+  if (!Array.isArray(changes) || changes.length === 0) {
+    throw new PayloadError('repo:push without changes')
   }
+  const named = (c: unknown) => str(obj(obj(c).new).name) ?? str(obj(obj(c).old).name)
+  const change = obj(changes.find((c) => named(c) === trackedBranch) ?? changes.at(-1))
+  const moved = change.new === null ? obj(change.old) : obj(change.new)
+  const name = str(moved.name)
+  if (name === null) throw new PayloadError('repo:push change without a name')
+  if (change.new === null)
+    return moved.type === 'tag'
+      ? { kind: 'tag', tag: name, commit: null }
+      : { kind: 'push', branch: name, commit: null }
+  const commit = commitId(str(obj(moved.target).hash))
+  if (commit === null) throw new PayloadError('repo:push change without a commit')
+  if (moved.type === 'tag') return { kind: 'tag', tag: name, commit }
+  return { kind: 'push', branch: name, commit }
+}
 
-  const bitbucket = headers['x-event-key']
-  if (bitbucket !== undefined) {
-    if (bitbucket === 'diagnostics:ping') return { kind: 'ping' }
-    if (bitbucket !== 'repo:push') return { kind: 'other', name: bitbucket }
-    // One push can move several refs: prefer the tracked branch's change, else the last one.
-    const changes = obj(payload.push).changes
-    if (!Array.isArray(changes) || changes.length === 0) {
-      throw new PayloadError('repo:push without changes')
-    }
-    const named = (c: unknown) => str(obj(obj(c).new).name) ?? str(obj(obj(c).old).name)
-    const change = obj(changes.find((c) => named(c) === trackedBranch) ?? changes.at(-1))
-    const moved = change.new === null ? obj(change.old) : obj(change.new)
-    const name = str(moved.name)
-    if (name === null) throw new PayloadError('repo:push change without a name')
-    if (moved.type === 'tag')
-      return {
-        kind: 'tag',
-        tag: name,
-        commit: change.new === null ? null : checkedSha(str(obj(moved.target).hash)),
-      }
-    return {
-      kind: 'push',
-      branch: name,
-      commit: change.new === null ? null : str(obj(moved.target).hash),
-    }
-  }
-
-  // rev.host and any other Standard Webhooks sender: {"event","ref","commit"} (or GitHub-like ref/after).
+/** rev.host and any other Standard Webhooks sender: {"event","ref","commit"} (or GitHub-like ref/after). */
+function standard(payload: Json): GitEvent {
   const event = str(payload.event) ?? str(payload.type)
   if (event === 'ping') return { kind: 'ping' }
   if (event !== null && event !== 'save' && event !== 'merge' && event !== 'push')
     return { kind: 'other', name: event }
   return fromRef(str(payload.ref), str(payload.commit) ?? str(payload.after))
+}
+
+/**
+ * What happened, read with the parser of the app's provider (never chosen by a header: the
+ * relay could add any). A GitLab app that receives a Standard Webhooks signature still gets
+ * GitLab's payload.
+ */
+export function gitEvent(
+  provider: Provider,
+  scheme: Scheme,
+  headers: Headers,
+  payload: Json,
+  trackedBranch: string,
+): GitEvent {
+  if (scheme === 'bearer') return { kind: 'trigger', commit: commitId(str(payload.commit)) }
+  switch (provider) {
+    case 'github':
+      return github(headers, payload)
+    case 'gitlab':
+      return gitlab(headers, payload)
+    case 'bitbucket':
+      return bitbucket(headers, payload, trackedBranch)
+    case 'rev':
+    case 'standard':
+      return standard(payload)
+  }
 }

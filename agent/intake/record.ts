@@ -54,13 +54,19 @@ export function createDeliveryRecorder(deps: { db: Db; metrics: AgentMetrics; lo
       if (now) write()
       else if (pending.length === 1) setImmediate(flush)
     },
-    /** True when a verified delivery with this relay id, or this provider id for the app, was seen. */
-    seen(app: string, relayId: string, providerId: string | null): boolean {
+    /**
+     * True when a verified delivery with this relay id was seen, or one for the app with this
+     * provider id or (where the id is unsigned) this body.
+     */
+    seen(delivery: Pick<DeliveryRecord, 'app' | 'relayId' | 'providerId' | 'bodyDigest'>): boolean {
+      const { app, relayId, providerId, bodyDigest } = delivery
       const match = (r: DeliveryRecord) =>
         r.verified &&
         (r.relayId === relayId ||
-          (providerId !== null && r.app === app && r.providerId === providerId))
-      return pending.some(match) || seenDelivery(db, app, relayId, providerId)
+          (r.app === app &&
+            ((providerId !== null && r.providerId === providerId) ||
+              (bodyDigest !== null && r.bodyDigest === bodyDigest))))
+      return pending.some(match) || seenDelivery(db, delivery)
     },
     /** Writes what is pending now (before the state closes); a failure is logged. */
     flush,

@@ -45,19 +45,23 @@ function plainToken(given: string | undefined, secret: string): boolean {
   return given !== undefined && sameSecret(given, secret)
 }
 
+/** What a delivery is checked against: the app's provider, signing secret and trigger token. */
+export type Keys = { provider: Provider; secret: string; triggerToken: string }
+
 /**
- * Which scheme authenticated this delivery for an app with `provider` and `secret`, or null.
- * Every provider also takes `Authorization: Bearer <secret>`, the manual trigger from a CI.
+ * Which scheme authenticated this delivery for an app, or null. Every provider also takes
+ * `Authorization: Bearer <trigger token>`, the manual trigger from a CI: a token of its own, so a
+ * relay that sees one learns nothing that signs; the signing secret is never a bearer token.
  */
 export function verify(
-  provider: Provider,
-  secret: string,
+  keys: Keys,
   headers: Headers,
   body: Buffer,
   now = Date.now(),
 ): Scheme | null {
+  const { provider, secret } = keys
   const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1]
-  if (bearer !== undefined) return plainToken(bearer, secret) ? 'bearer' : null
+  if (bearer !== undefined) return plainToken(bearer, keys.triggerToken) ? 'bearer' : null
   switch (provider) {
     case 'github':
       return hubSignature(headers['x-hub-signature-256'], secret, body) ? 'hub-sha256' : null
@@ -73,15 +77,37 @@ export function verify(
   }
 }
 
-/** The sender's own delivery id, kept across its redeliveries. */
-export function providerDeliveryId(headers: Headers): string | null {
-  return (
-    headers['x-github-delivery'] ??
-    headers['x-gitea-delivery'] ??
-    headers['idempotency-key'] ??
-    headers['x-gitlab-webhook-uuid'] ??
-    headers['x-request-uuid'] ??
-    headers['webhook-id'] ??
-    null
-  )
+/** Where each provider puts its own delivery id (kept across its redeliveries), first found wins. */
+const ID_HEADERS: Record<Provider, string[]> = {
+  github: ['x-github-delivery', 'x-gitea-delivery', 'x-forgejo-delivery'],
+  gitlab: ['idempotency-key', 'x-gitlab-webhook-uuid'],
+  bitbucket: ['x-request-uuid'],
+  rev: ['webhook-id'],
+  standard: ['webhook-id'],
 }
+
+/**
+ * The sender's delivery id: only the app's own provider's header counts (any other is just a
+ * header the relay could add), and a signed `webhook-id` wins over every unsigned one. A CI
+ * trigger has none: the relay's delivery id (and the rollback pin) are what stop its replays.
+ */
+export function providerDeliveryId(
+  provider: Provider,
+  scheme: Scheme | null,
+  headers: Headers,
+): string | null {
+  if (scheme === 'standard') return headers['webhook-id'] ?? null
+  if (scheme === 'bearer') return null
+  for (const name of ID_HEADERS[provider]) {
+    const id = headers[name]
+    if (id) return id
+  }
+  return null
+}
+
+/**
+ * Schemes whose delivery id the signature does not cover (GitHub's and Bitbucket's HMAC is over
+ * the body only; GitLab's plain token covers nothing): the relay could put a fresh id on a body
+ * it saw, so the body's digest is remembered too. A bearer trigger has no signed body at all.
+ */
+export const idUnsigned = (scheme: Scheme) => scheme === 'hub-sha256' || scheme === 'gitlab-token'

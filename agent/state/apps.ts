@@ -179,7 +179,7 @@ export function updateApp(db: Db, name: string, change: Partial<AppSettings>): A
 
 export function removeApp(db: Db, name: string): void {
   requireApp(db, name)
-  for (const table of ['webhooks', 'deliveries', 'deployments', 'releases', 'processes']) {
+  for (const table of ['webhooks', 'deliveries', 'deployments', 'releases', 'processes', 'pins']) {
     statement(db, `DELETE FROM ${table} WHERE app = ?`).run(name)
   }
   statement(db, 'DELETE FROM env WHERE scope = ?').run(name)

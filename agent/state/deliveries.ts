@@ -7,6 +7,8 @@ export type DeliveryRecord = {
   app: string
   relayId: string
   providerId: string | null
+  /** sha256 of the body, for schemes whose id the signature does not cover; else null. */
+  bodyDigest: string | null
   provider: string | null
   event: string | null
   verified: boolean
@@ -18,12 +20,13 @@ export type DeliveryRecord = {
 export function recordDelivery(db: Db, record: DeliveryRecord): void {
   statement(
     db,
-    `INSERT INTO deliveries (app, relay_id, provider_id, provider, event, verified, status, result, deployment, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO deliveries (app, relay_id, provider_id, body_digest, provider, event, verified, status, result, deployment, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     record.app,
     record.relayId,
     record.providerId,
+    record.bodyDigest,
     record.provider,
     record.event,
     record.verified ? 1 : 0,
@@ -34,23 +37,23 @@ export function recordDelivery(db: Db, record: DeliveryRecord): void {
   )
 }
 
-/** True when a verified delivery with this relay id, or this provider id for the app, was seen. */
+/**
+ * True when a verified delivery with this relay id was seen, or one for the app with this
+ * provider id, or with this body digest.
+ */
 export function seenDelivery(
   db: Db,
-  app: string,
-  relayId: string,
-  providerId: string | null,
+  delivery: Pick<DeliveryRecord, 'app' | 'relayId' | 'providerId' | 'bodyDigest'>,
 ): boolean {
-  const byRelay = statement(
-    db,
-    'SELECT 1 FROM deliveries WHERE relay_id = ? AND verified = 1 LIMIT 1',
-  ).get(relayId)
-  if (byRelay || providerId === null) return Boolean(byRelay)
-  return Boolean(
-    statement(
-      db,
-      'SELECT 1 FROM deliveries WHERE app = ? AND provider_id = ? AND verified = 1 LIMIT 1',
-    ).get(app, providerId),
+  const { app, relayId, providerId, bodyDigest } = delivery
+  const seen = (sql: string, ...values: string[]) =>
+    statement(db, `SELECT 1 FROM deliveries WHERE ${sql} AND verified = 1 LIMIT 1`).get(
+      ...values,
+    ) !== undefined
+  return (
+    seen('relay_id = ?', relayId) ||
+    (providerId !== null && seen('app = ? AND provider_id = ?', app, providerId)) ||
+    (bodyDigest !== null && seen('app = ? AND body_digest = ?', app, bodyDigest))
   )
 }
 

@@ -165,10 +165,37 @@ const V5_TRACK = `
   ALTER TABLE apps ADD COLUMN prereleases INTEGER NOT NULL DEFAULT 0;
 `
 
+// Replays with a fresh id: the digest of a body whose id the signature does not cover.
+const V6_BODY_DIGEST = `
+  ALTER TABLE deliveries ADD COLUMN body_digest TEXT;
+  CREATE INDEX deliveries_body ON deliveries (app, body_digest) WHERE verified = 1 AND body_digest IS NOT NULL;
+`
+
+// A CI trigger's bearer token, apart from the signing secret. Existing webhooks get one here
+// (`webhook enable` shows it); the secret stops working as a bearer token.
+const V7_TRIGGER_TOKEN = `
+  ALTER TABLE webhooks ADD COLUMN trigger_token TEXT NOT NULL DEFAULT '';
+  UPDATE webhooks SET trigger_token = 'tht_' || lower(hex(randomblob(32)));
+`
+
+// A rollback pins the app: no automatic deploy of the commit it was rolled back from, or older.
+const V8_PINS = `
+  CREATE TABLE pins (
+    app TEXT PRIMARY KEY REFERENCES apps (name) ON DELETE CASCADE,
+    -- The commit the operator rolled away from, and the release rolled back to.
+    commit_sha TEXT NOT NULL,
+    release TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+`
+
 export const MIGRATIONS: readonly string[] = [
   V1,
   V2_SERVING,
   V3_HOOK_REGISTRATIONS,
   V4_NOTIFY_TARGETS,
   V5_TRACK,
+  V6_BODY_DIGEST,
+  V7_TRIGGER_TOKEN,
+  V8_PINS,
 ]

@@ -14,11 +14,16 @@ export function newSecret(provider: Provider): string {
   return STANDARD.has(provider) ? `whsec_${bytes.toString('base64')}` : bytes.toString('base64url')
 }
 
+/** A CI trigger's bearer token: 32 random bytes, prefixed so nobody takes it for a signing secret. */
+export const newTriggerToken = () => `tht_${randomBytes(32).toString('hex')}`
+
 export type Webhook = {
   app: string
   enabled: boolean
   provider: Provider
   secret: string
+  /** `Authorization: Bearer` for CI triggers; never the signing secret (the relay sees it). */
+  triggerToken: string
   updatedAt: number
 }
 
@@ -30,13 +35,16 @@ export type WebhookTarget = {
   prereleases: boolean
   provider: Provider
   secret: string
+  /** The CI trigger's bearer token, apart from the signing secret. */
+  triggerToken: string
 }
 
 /** What the intake needs to judge a delivery for `app`, in one query; undefined unless its webhook is on. */
 export function webhookTarget(db: Db, app: string): WebhookTarget | undefined {
   const row = statement(
     db,
-    `SELECT a.name AS app, a.branch, a.track, a.prereleases, w.provider, w.secret FROM apps a
+    `SELECT a.name AS app, a.branch, a.track, a.prereleases, w.provider, w.secret,
+       w.trigger_token AS triggerToken FROM apps a
        JOIN webhooks w ON w.app = a.name WHERE a.name = ? AND w.enabled = 1`,
   ).get(app) as (Omit<WebhookTarget, 'prereleases'> & { prereleases: number }) | undefined
   return row && { ...row, prereleases: row.prereleases === 1 }
@@ -44,7 +52,14 @@ export function webhookTarget(db: Db, app: string): WebhookTarget | undefined {
 
 export function getWebhook(db: Db, app: string): Webhook | undefined {
   const row = statement(db, 'SELECT * FROM webhooks WHERE app = ?').get(app) as
-    | { app: string; enabled: number; provider: Provider; secret: string; updated_at: number }
+    | {
+        app: string
+        enabled: number
+        provider: Provider
+        secret: string
+        trigger_token: string
+        updated_at: number
+      }
     | undefined
   return (
     row && {
@@ -52,6 +67,7 @@ export function getWebhook(db: Db, app: string): Webhook | undefined {
       enabled: row.enabled === 1,
       provider: row.provider,
       secret: row.secret,
+      triggerToken: row.trigger_token,
       updatedAt: row.updated_at,
     }
   )
@@ -60,10 +76,10 @@ export function getWebhook(db: Db, app: string): Webhook | undefined {
 function save(db: Db, hook: Omit<Webhook, 'updatedAt'>): Webhook {
   statement(
     db,
-    `INSERT INTO webhooks (app, enabled, provider, secret, updated_at) VALUES (?, ?, ?, ?, ?)
+    `INSERT INTO webhooks (app, enabled, provider, secret, trigger_token, updated_at) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (app) DO UPDATE SET enabled = excluded.enabled, provider = excluded.provider,
-       secret = excluded.secret, updated_at = excluded.updated_at`,
-  ).run(hook.app, hook.enabled ? 1 : 0, hook.provider, hook.secret, Date.now())
+       secret = excluded.secret, trigger_token = excluded.trigger_token, updated_at = excluded.updated_at`,
+  ).run(hook.app, hook.enabled ? 1 : 0, hook.provider, hook.secret, hook.triggerToken, Date.now())
   return getWebhook(db, hook.app) as Webhook
 }
 
@@ -96,7 +112,8 @@ export function enableWebhook(
       : current && current.provider === provider
         ? current.secret
         : newSecret(provider)
-  return save(db, { app, enabled: true, provider, secret })
+  const triggerToken = current?.triggerToken || newTriggerToken()
+  return save(db, { app, enabled: true, provider, secret, triggerToken })
 }
 
 export function disableWebhook(db: Db, app: string): Webhook {
@@ -106,19 +123,25 @@ export function disableWebhook(db: Db, app: string): Webhook {
   return save(db, { ...current, enabled: false })
 }
 
-/** A new secret (and optionally a new provider); the old secret stops working at once. */
+/** A new secret and trigger token (optionally for a new provider); the old ones stop working at once. */
 export function rotateWebhook(db: Db, app: string, provider?: Provider): Webhook {
   requireApp(db, app)
   const current = getWebhook(db, app)
   if (!current) throw new AppError(`app "${app}" has no webhook: enable it first`, 404)
   const next = provider ?? current.provider
-  return save(db, { app, enabled: current.enabled, provider: next, secret: newSecret(next) })
+  return save(db, {
+    app,
+    enabled: current.enabled,
+    provider: next,
+    secret: newSecret(next),
+    triggerToken: newTriggerToken(),
+  })
 }
 
 /** What the user must know when choosing a provider whose secret travels through the relay. */
 export function providerNotes(provider: Provider): string[] {
   const bearer =
-    'A CI trigger (Authorization: Bearer <secret>) shows the secret to the relay in transit; at worst that lets the relay ask for a redeploy of the branch head.'
+    'A CI trigger (Authorization: Bearer <trigger token>) shows that token to the relay in transit; at worst that lets the relay ask for a redeploy of the branch head. It never signs deliveries.'
   if (provider === 'gitlab') {
     return [
       "GitLab's plain X-Gitlab-Token travels through the relay in clear (it never logs it and stores it only sealed). Prefer GitLab's signing token: paste it with `webhook enable --secret-stdin`.",

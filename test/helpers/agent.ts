@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { basename, delimiter, join } from 'node:path'
+import { agentHome } from '../../agent/core/home.ts'
 import {
   type LogLine,
   type Proc,
@@ -61,7 +62,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   )
   const identity = await proc.waitFor((line) => line.msg === 'agent identity', 'agent identity')
   await proc.waitFor((line) => line.msg === 'recovered', 'recovery')
-  const info = JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8'))
+  const info = JSON.parse(readFileSync(agentHome(home).agentInfo, 'utf8'))
   const instance = identity.instance as string
   return Object.assign(proc, {
     home,

@@ -70,6 +70,7 @@ export function apiUnderTest(): ApiUnderTest {
     apiKey: API_KEY,
     log,
     tunnel: () => null,
+    apiNames: [],
     traffic: serving.traffic,
     hooks: createHookManager({ db, log, webhookUrl: (app) => webhookUrl(status, app) }),
     notifier,

@@ -1,9 +1,11 @@
 // A real browser for the dashboard tests: Debian's chromium driven by playwright-core, with a
 // fresh profile per test file, page errors collected, and screenshots under test/artifacts/.
+
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { agentHome } from '../../agent/core/home.ts'
 import { ROOT, tempDir } from './procs.ts'
 
 export const ARTIFACTS = join(ROOT, 'test/artifacts')
@@ -47,7 +49,7 @@ export async function openBrowser(): Promise<Browser> {
 
 /** The API key of the agent whose home this is. */
 export const apiKeyOf = (home: string): string =>
-  JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8')).apiKey
+  JSON.parse(readFileSync(agentHome(home).agentInfo, 'utf8')).apiKey
 
 /** Signs in through the form and waits to land on `path`. */
 export async function signIn(page: Page, base: string, key: string, path = '/'): Promise<void> {

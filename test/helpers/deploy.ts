@@ -3,12 +3,14 @@
 // lets it go.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { cpSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Deployment } from '../../agent/api/contract.ts'
+import { agentHome } from '../../agent/core/home.ts'
 import type { Agent } from './agent.ts'
 import { createRepo, type Repo } from './git-repo.ts'
+import { hostChild, hostPid } from './ns-pid.ts'
 import { ROOT, tempDir } from './procs.ts'
 import { until } from './wait.ts'
 
@@ -81,6 +83,8 @@ export async function deploy(
 
 export type Answered = {
   version: string
+  /** The release's own (private) port. */
+  port: number
   built: string | null
   greeting: string
   pid: number
@@ -88,16 +92,21 @@ export type Answered = {
   sawGitToken: boolean
 }
 
-/** What the fixture app on `port` answers, or null when no release answers (nothing listens, or
- *  the agent answers 503 in the app's place). */
+/** What the fixture app on `port` answers (its pids as the host sees them), or null when no
+ *  release answers (nothing listens, or the agent answers 503 in the app's place). */
 export async function answer(port: number): Promise<Answered | null> {
+  let got: Answered
   try {
     const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })
     if (response.status === 503) return null
-    return (await response.json()) as Answered
+    got = (await response.json()) as Answered
   } catch {
     return null
   }
+  // The release listens on its private port (the agent's proxy holds `port`).
+  const pid = hostPid(got.port, got.pid)
+  if (pid === null) return null
+  return { ...got, pid, child: got.child === null ? null : hostChild(pid, got.child) }
 }
 
 /** Waits until the app on `port` answers with `version`. */
@@ -141,9 +150,14 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** A named pipe: a step reading it waits until `open(path)` is called. */
-export function fifo(name: string): string {
-  const path = join(tempDir('toehold-fifo-'), name)
+/**
+ * A named pipe: a step reading it waits until `open(path)` is called. Sandboxed apps see no
+ * host /tmp: give the agent's home and the app to put it in the app's own HOME.
+ */
+export function fifo(name: string, within?: { home: string; app: string }): string {
+  const dir = within ? agentHome(within.home).appHome(within.app) : tempDir('toehold-fifo-')
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, name)
   execFileSync('mkfifo', [path])
   return path
 }

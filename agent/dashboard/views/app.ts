@@ -31,6 +31,11 @@ function summary(card: AppCard): Html {
     <dd class="last">${lastDeploy(card)}</dd>
     <dt>Tracks</dt>
     <dd>${card.track ? html`<code>${card.track}</code>${card.tag ? html` <span class="muted">(live: <code>${card.tag}</code>)</span>` : ''}` : html`<code>${card.branch}</code>`} of <code class="wrap">${card.repo}</code></dd>
+    ${
+      card.pin
+        ? html`<dt>Pinned</dt><dd class="pin">Rolled back to <code>${card.pin.release}</code> ${when(card.pin.since)}: webhooks, polls and convergence do not deploy <code>${short(card.pin.commit)}</code> or older. A new commit on <code>${card.branch}</code>, or <strong>Deploy now</strong>, lifts the pin.</dd>`
+        : ''
+    }
     ${card.port ? html`<dt>Port</dt><dd>${card.bind ? `${card.bind}:` : ''}${card.port} <span class="muted">(health ${card.health}, ${card.strategy})</span></dd>` : ''}
     ${card.hostname ? html`<dt>Hostname</dt><dd><code>${card.hostname}</code></dd>` : ''}
   </dl>

@@ -1,8 +1,10 @@
 // The page shell: header with the relay's state and sign-out, the toast region, the assets.
+
 import { html } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import type { TunnelState } from '../../api/contract.ts'
 import { ago, short as shortSha } from '../../core/format.ts'
+import type { Isolation } from '../../core/sandbox.ts'
 import { assetUrl } from '../assets.ts'
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>
@@ -31,7 +33,7 @@ export function layout(page: {
   title: string
   body: Html
   /** Signed-in pages: the CSRF token the script sends back, and the header. */
-  session?: { csrf: string; relay: TunnelState | null }
+  session?: { csrf: string; relay: TunnelState | null; sandbox: Isolation }
   /** The app this page is about: the script follows its live events. */
   app?: string
 }): Html {
@@ -61,6 +63,11 @@ ${session ? html`<script type="module" src="${assetUrl('dashboard.js')}"></scrip
   }
 </header>
 <main>
+${
+  session?.sandbox === 'none'
+    ? html`<p class="error" role="alert" id="unsandboxed">Apps run <strong>unsandboxed</strong>: their code, dependencies, install and predeploy can read this agent's keys, API key and every app's tokens. Install bubblewrap (<code>apt install bubblewrap</code>) and restart the agent.</p>`
+    : ''
+}
 ${page.body}
 </main>
 ${session ? html`<noscript><p class="error">The dashboard's buttons need JavaScript.</p></noscript>` : ''}

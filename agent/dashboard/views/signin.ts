@@ -7,7 +7,7 @@ export const signInPage = (options: { next: string; error?: string }) =>
     title: 'Sign in',
     body: html`<section class="card signin">
   <h1>Sign in</h1>
-  <p>Paste this agent's API key. It is in <code>TOEHOLD_HOME/agent.json</code> (<code>apiKey</code>) on the machine the agent runs on.</p>
+  <p>Paste this agent's API key. It is in <code>TOEHOLD_HOME/agent/agent.json</code> (<code>apiKey</code>) on the machine the agent runs on.</p>
   ${options.error ? html`<p class="error" role="alert" id="signin-error">${options.error}</p>` : ''}
   <form method="post" action="/login">
     <input type="hidden" name="next" value="${options.next}">

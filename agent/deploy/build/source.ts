@@ -69,7 +69,7 @@ function fetch(source: Source, refspecs: string[], options: string[] = []): Prom
         '--verbose',
         '--no-tags',
         ...options,
-        '--',
+        '--end-of-options',
         source.repo,
         ...refspecs,
       ])
@@ -119,11 +119,8 @@ export async function resolveCommit(
     const head = await lookUp(source, tracking)
     if (!head) throw new Error(`branch ${source.branch} does not exist on ${url}`)
     if (want.hint && want.hint !== head.commit) {
-      try {
-        await local(source, ['merge-base', '--is-ancestor', want.hint, head.commit])
-      } catch {
+      if (!(await isAncestor(source, want.hint, head.commit)))
         throw new Error(`commit ${short(want.hint)} is not on branch ${source.branch} of ${url}`)
-      }
     }
     return head
   }
@@ -137,7 +134,14 @@ export async function resolveCommit(
   // A full sha on no branch or tag may still be on the remote (e.g. a pull request's head).
   if (/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref)) {
     try {
-      await remote(source, ['fetch', '--verbose', '--no-tags', '--', source.repo, ref])
+      await remote(source, [
+        'fetch',
+        '--verbose',
+        '--no-tags',
+        '--end-of-options',
+        source.repo,
+        ref,
+      ])
     } catch {
       throw new Error(`commit ${ref} does not exist on ${url}`)
     }
@@ -172,9 +176,10 @@ export async function trackedTags(source: Source, track: Tracking): Promise<TagR
   return newestFirst((await remoteTags(source)).filter((t) => counts(t.tag, track)))
 }
 
-async function isAncestor(source: Source, older: string, newer: string): Promise<boolean> {
+/** Whether commit `a` is `b` or an ancestor of it, in the cache (false when either is missing). */
+export async function isAncestor(source: Source, a: string, b: string): Promise<boolean> {
   try {
-    await local(source, ['merge-base', '--is-ancestor', older, newer])
+    await local(source, ['merge-base', '--is-ancestor', '--end-of-options', a, b])
     return true
   } catch {
     return false
@@ -229,7 +234,15 @@ export async function resolveTag(
 /** Writes the commit's files (not its history) into `dir`. */
 export async function checkout(source: Source, commit: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true })
-  await local(source, ['--work-tree', dir, 'read-tree', '-u', '--reset', commit])
+  await local(source, [
+    '--work-tree',
+    dir,
+    'read-tree',
+    '-u',
+    '--reset',
+    '--end-of-options',
+    commit,
+  ])
 }
 
 /** Lock files a git killed together with the agent left behind; they would fail the next fetch. */
