@@ -2,9 +2,9 @@
 // webhook (as a multiple of its size), and the peak RSS of a relay hit by 20 at once, with what
 // it answered. The relay runs with its default budgets (RELAY_INFLIGHT_BYTES and the rest).
 import { randomBytes } from 'node:crypto'
+import { startEchoAgent } from '../test/helpers/echo-agent.ts'
 import { memory, post, resetPeak } from '../test/helpers/hostile.ts'
 import { startRelay } from '../test/helpers/procs.ts'
-import { startEchoAgent } from '../test/helpers/relay-peers.ts'
 
 const MiB = 1024 ** 2
 const SIZE = 25 * MiB

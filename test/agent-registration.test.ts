@@ -7,8 +7,9 @@ import { type AddressInfo, connect, createServer } from 'node:net'
 import { after, describe, test } from 'node:test'
 import { connectUrl } from '../agent/tunnel/client.ts'
 import { REGISTRATION_HEADER } from '../shared/protocol.ts'
+import { startEchoAgent } from './helpers/echo-agent.ts'
+import { closePeers } from './helpers/peers.ts'
 import { REGISTRATION_TOKEN, spawnToehold, startRelay, stopAll, tempDir } from './helpers/procs.ts'
-import { closePeers, startEchoAgent } from './helpers/relay-peers.ts'
 
 after(async () => {
   closePeers()

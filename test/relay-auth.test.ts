@@ -9,6 +9,16 @@ import type { JWK } from 'jose'
 import { instanceIdOf } from '../shared/ids.ts'
 import { connected, startAgent } from './helpers/agent.ts'
 import {
+  authHeaders,
+  connectToken,
+  makeKeys,
+  type Opened,
+  type Refused,
+  rawConnect,
+  type TestKeys,
+} from './helpers/connect.ts'
+import { closePeers } from './helpers/peers.ts'
+import {
   REGISTRATION_TOKEN,
   type RelayProc,
   spawnToehold,
@@ -16,16 +26,6 @@ import {
   stopAll,
   tempDir,
 } from './helpers/procs.ts'
-import {
-  authHeaders,
-  closePeers,
-  connectToken,
-  makeKeys,
-  type Opened,
-  type Refused,
-  rawConnect,
-  type TestKeys,
-} from './helpers/relay-peers.ts'
 import { assertNoSecret } from './helpers/secrets.ts'
 
 after(async () => {

@@ -5,9 +5,11 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { after, describe, test } from 'node:test'
+import { startEchoAgent } from './helpers/echo-agent.ts'
 import { memory, mib, openSocket } from './helpers/hostile.ts'
+import { postJson } from './helpers/http.ts'
+import { closePeers } from './helpers/peers.ts'
 import { startRelay, stopAll } from './helpers/procs.ts'
-import { closePeers, postJson, startEchoAgent } from './helpers/relay-peers.ts'
 
 after(async () => {
   closePeers()

@@ -4,18 +4,11 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import { after, describe, test } from 'node:test'
+import { type EchoAgent, startEchoAgent } from './helpers/echo-agent.ts'
+import { json, postJson, type Response, send } from './helpers/http.ts'
+import { scrape, value } from './helpers/metrics.ts'
+import { closePeers } from './helpers/peers.ts'
 import { type RelayProc, startRelay, stopAll } from './helpers/procs.ts'
-import {
-  closePeers,
-  type EchoAgent,
-  json,
-  postJson,
-  type Response,
-  scrape,
-  send,
-  startEchoAgent,
-  value,
-} from './helpers/relay-peers.ts'
 
 after(async () => {
   closePeers()

@@ -3,18 +3,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, describe, test } from 'node:test'
+import { authHeaders, connectToken, makeKeys, rawConnect } from './helpers/connect.ts'
+import { type EchoAgent, sha256, startEchoAgent } from './helpers/echo-agent.ts'
 import { memory, mib, post, resetPeak, storedQueue } from './helpers/hostile.ts'
+import { closePeers } from './helpers/peers.ts'
 import { REGISTRATION_TOKEN, type RelayProc, startRelay, stopAll } from './helpers/procs.ts'
-import {
-  authHeaders,
-  closePeers,
-  connectToken,
-  type EchoAgent,
-  makeKeys,
-  rawConnect,
-  sha256,
-  startEchoAgent,
-} from './helpers/relay-peers.ts'
 
 after(async () => {
   closePeers()

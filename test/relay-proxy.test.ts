@@ -6,16 +6,11 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { freePort } from './helpers/agent.ts'
 import { type Caddy, startCaddy } from './helpers/caddy.ts'
+import { authHeaders, connectToken, makeKeys, rawConnect } from './helpers/connect.ts'
+import { startEchoAgent } from './helpers/echo-agent.ts'
+import { send } from './helpers/http.ts'
+import { closePeers } from './helpers/peers.ts'
 import { REGISTRATION_TOKEN, type RelayProc, startRelay, stopAll } from './helpers/procs.ts'
-import {
-  authHeaders,
-  closePeers,
-  connectToken,
-  makeKeys,
-  rawConnect,
-  send,
-  startEchoAgent,
-} from './helpers/relay-peers.ts'
 
 const caddies: Caddy[] = []
 after(async () => {

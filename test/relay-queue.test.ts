@@ -5,20 +5,11 @@ import { randomBytes } from 'node:crypto'
 import { after, describe, test } from 'node:test'
 import type { Answer } from '../agent/tunnel/client.ts'
 import { connected, startAgent } from './helpers/agent.ts'
+import { type EchoAgent, echo, type Handler, hold, startEchoAgent } from './helpers/echo-agent.ts'
+import { json, postJson, send } from './helpers/http.ts'
+import { scrape, value } from './helpers/metrics.ts'
+import { closePeers } from './helpers/peers.ts'
 import { type RelayProc, startRelay, stopAll } from './helpers/procs.ts'
-import {
-  closePeers,
-  type EchoAgent,
-  echo,
-  type Handler,
-  hold,
-  json,
-  postJson,
-  scrape,
-  send,
-  startEchoAgent,
-  value,
-} from './helpers/relay-peers.ts'
 import { assertNoSecret, marker, readTree } from './helpers/secrets.ts'
 
 after(async () => {

@@ -10,15 +10,11 @@ import { after, describe, test } from 'node:test'
 import { CompactEncrypt, importJWK, type JWK } from 'jose'
 import { loadIdentity } from '../agent/core/identity.ts'
 import { encodeFrame } from '../shared/frame.ts'
+import { type EchoAgent, sha256, startEchoAgent } from './helpers/echo-agent.ts'
 import { post, storedQueue } from './helpers/hostile.ts'
+import { postJson } from './helpers/http.ts'
+import { closePeers } from './helpers/peers.ts'
 import { BIN, type RelayProc, startRelay, stopAll, tempDir } from './helpers/procs.ts'
-import {
-  closePeers,
-  type EchoAgent,
-  postJson,
-  sha256,
-  startEchoAgent,
-} from './helpers/relay-peers.ts'
 
 after(async () => {
   closePeers()

@@ -6,8 +6,8 @@ import { encodeFrame } from '../shared/frame.ts'
 import { PROTOCOL_VERSION } from '../shared/protocol.ts'
 import { VERSION } from '../shared/version.ts'
 import { startAgent } from './helpers/agent.ts'
+import { authHeaders, connectToken, makeKeys, rawConnect } from './helpers/connect.ts'
 import { REGISTRATION_TOKEN, startRelay, stopAll } from './helpers/procs.ts'
-import { authHeaders, connectToken, makeKeys, rawConnect } from './helpers/relay-peers.ts'
 
 after(stopAll)
 

@@ -8,25 +8,12 @@ import { type ClientOptions, type WebSocket, WebSocketServer } from 'ws'
 import { encodeFrame } from '../shared/frame.ts'
 import { PROTOCOL_VERSION, parseMessage } from '../shared/protocol.ts'
 import { connected, startAgent } from './helpers/agent.ts'
+import { authHeaders, connectToken, makeKeys, type Opened, rawConnect } from './helpers/connect.ts'
+import { ECHO_BODY_LIMIT, type EchoAgent, sha256, startEchoAgent } from './helpers/echo-agent.ts'
+import { json, postJson, send } from './helpers/http.ts'
+import { family, scrape, value } from './helpers/metrics.ts'
+import { closePeers } from './helpers/peers.ts'
 import { REGISTRATION_TOKEN, type RelayProc, startRelay, stopAll } from './helpers/procs.ts'
-import {
-  authHeaders,
-  closePeers,
-  connectToken,
-  ECHO_BODY_LIMIT,
-  type EchoAgent,
-  family,
-  json,
-  makeKeys,
-  type Opened,
-  postJson,
-  rawConnect,
-  scrape,
-  send,
-  sha256,
-  startEchoAgent,
-  value,
-} from './helpers/relay-peers.ts'
 import { Waitable } from './helpers/wait.ts'
 
 after(async () => {

@@ -1,0 +1,58 @@
+// A raw HTTP sender for relay tests: exact header lines and chunked uploads, and JSON posts.
+import { request } from 'node:http'
+
+export type Response = { status: number; headers: Record<string, string | string[]>; body: Buffer }
+
+export function send(
+  url: string,
+  options: {
+    method?: string
+    /** Array values become repeated header lines, names are sent as written. */
+    headers?: Record<string, string | string[]>
+    /** An array is written chunk by chunk without Content-Length (chunked encoding). */
+    body?: Buffer | Buffer[]
+  } = {},
+): Promise<Response> {
+  const target = new URL(url)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method: options.method ?? 'POST',
+        headers: options.headers ?? {},
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers as Record<string, string | string[]>,
+            body: Buffer.concat(chunks),
+          }),
+        )
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    const { body } = options
+    if (Array.isArray(body)) {
+      for (const chunk of body) req.write(chunk)
+      req.end()
+    } else {
+      req.end(body)
+    }
+  })
+}
+
+/** POSTs a small JSON webhook. */
+export const postJson = (url: string, payload: unknown = { zen: 'hi' }) =>
+  send(url, {
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify(payload)),
+  })
+
+export const json = (response: Response): unknown => JSON.parse(response.body.toString('utf8'))
