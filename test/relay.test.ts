@@ -2,14 +2,14 @@
 // replaced connections, routing errors, malformed frames on both ends, heartbeats, metrics.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { type ClientOptions, type WebSocket, WebSocketServer } from 'ws'
+import type { ClientOptions, WebSocket } from 'ws'
 import { encodeFrame } from '../shared/frame.ts'
 import { PROTOCOL_VERSION, parseMessage } from '../shared/protocol.ts'
 import { connected, startAgent } from './helpers/agent.ts'
 import { authHeaders, connectToken, makeKeys, type Opened, rawConnect } from './helpers/connect.ts'
 import { ECHO_BODY_LIMIT, type EchoAgent, sha256, startEchoAgent } from './helpers/echo-agent.ts'
+import { startFakeRelay } from './helpers/fake-relay.ts'
 import { json, postJson, send } from './helpers/http.ts'
 import { family, scrape, value } from './helpers/metrics.ts'
 import { closePeers } from './helpers/peers.ts'
@@ -22,27 +22,6 @@ after(async () => {
 })
 
 const T = { timeout: 30_000 }
-
-/** A fake relay: a bare WebSocket server on loopback. */
-async function fakeRelay(
-  options: { autoPong?: boolean; onConnection?: (ws: WebSocket) => void } = {},
-) {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: options.autoPong })
-  await new Promise((resolve) => server.once('listening', resolve))
-  const sockets = new Waitable<WebSocket>()
-  server.on('connection', (ws) => {
-    sockets.push(ws)
-    options.onConnection?.(ws)
-  })
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    sockets,
-    close() {
-      for (const ws of server.clients) ws.terminate()
-      server.close()
-    },
-  }
-}
 
 /** A hand-made agent that registered and got its welcome. */
 async function rawAgent(
@@ -270,7 +249,7 @@ describe('relay forwarding', () => {
 
 describe('agent against a misbehaving relay', () => {
   test('logs malformed frames, reconnects and stays alive', T, async (t) => {
-    const fake = await fakeRelay()
+    const fake = await startFakeRelay({ welcome: false })
     t.after(() => fake.close())
     const { sockets, url: fakeUrl } = fake
     const closes = (ws: WebSocket) =>
@@ -355,11 +334,7 @@ describe('heartbeats', () => {
   })
 
   test('the agent drops a relay that stops answering pings', T, async (t) => {
-    const welcome = { t: 'welcome', v: PROTOCOL_VERSION, instance: 'x', publicUrl: '', queued: 0 }
-    const fake = await fakeRelay({
-      autoPong: false,
-      onConnection: (ws) => ws.send(encodeFrame(welcome)),
-    })
+    const fake = await startFakeRelay({ autoPong: false })
     t.after(() => fake.close())
     const agent = await startAgent({ relay: fake, env: { TOEHOLD_HEARTBEAT_MS: String(beat) } })
     await connected(agent)

@@ -1,4 +1,5 @@
-// The agent's webhook intake, in DESIGN.md's order: app → signature → duplicate → payload → route.
+// The agent's webhook intake, in the contract's order (docs/ARCHITECTURE.md, "One delivery"):
+// app → signature → duplicate → payload → route.
 import { createHash } from 'node:crypto'
 import type { Delivery } from '../../shared/protocol.ts'
 import { tracking } from '../core/tags.ts'

@@ -7,9 +7,12 @@ import { type WebSocket, WebSocketServer } from 'ws'
 import { encodeFrame } from '../../shared/frame.ts'
 import { type Delivery, parseMessage, type Result } from '../../shared/protocol.ts'
 import { sealInPlace, sealingKey } from '../../shared/seal.ts'
+import { Waitable } from './wait.ts'
 
 export type FakeRelay = {
   url: string
+  /** Every agent connection, in order. */
+  sockets: Waitable<WebSocket>
   /** Resolves with the next agent connection (its instance id and sealing key). */
   nextConnection(): Promise<{ socket: WebSocket; instance: string; sealingJwk: JWK }>
   deliver(
@@ -33,9 +36,17 @@ export type FakeRelay = {
   close(): Promise<void>
 }
 
-export async function startFakeRelay(): Promise<FakeRelay> {
+export async function startFakeRelay(
+  options: {
+    /** Send `welcome` on each connection (default); off to send other frames first. */
+    welcome?: boolean
+    /** Answer pings (default); off plays a relay that went silent. */
+    autoPong?: boolean
+  } = {},
+): Promise<FakeRelay> {
   const server = createServer()
-  const wss = new WebSocketServer({ server, path: '/connect' })
+  const wss = new WebSocketServer({ server, path: '/connect', autoPong: options.autoPong ?? true })
+  const sockets = new Waitable<WebSocket>()
   const waiting: ((connection: Awaited<ReturnType<FakeRelay['nextConnection']>>) => void)[] = []
   const results = new Map<string, (value: { result: Result; body: Buffer }) => void>()
 
@@ -47,7 +58,9 @@ export async function startFakeRelay(): Promise<FakeRelay> {
       if (parsed?.message.t === 'result')
         results.get(parsed.message.id)?.({ result: parsed.message, body: parsed.body })
     })
-    socket.send(encodeFrame({ t: 'welcome', v: 1, instance, publicUrl: url, queued: 0 }))
+    sockets.push(socket)
+    if (options.welcome !== false)
+      socket.send(encodeFrame({ t: 'welcome', v: 1, instance, publicUrl: url, queued: 0 }))
     waiting.shift()?.({ socket, instance, sealingJwk: claims.seal as JWK })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -61,6 +74,7 @@ export async function startFakeRelay(): Promise<FakeRelay> {
 
   return {
     url,
+    sockets,
     nextConnection: () => new Promise((resolve) => waiting.push(resolve)),
     deliver: (socket, delivery, body) => sendRaw(socket, encodeFrame(delivery, body), delivery.id),
     async deliverSealed(socket, delivery, body, sealingJwk) {
