@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { pino } from 'pino'
 import { agentConfig } from '../agent/config.ts'
+import { agentHome } from '../agent/core/home.ts'
 import { startAgent } from '../agent/start.ts'
 import pkg from '../package.json' with { type: 'json' }
 import { tempDir } from './helpers/procs.ts'
@@ -44,25 +45,38 @@ describe('agentConfig', () => {
 })
 
 describe('startAgent', () => {
-  test('serves the API, writes agent.json (0600, the package version), and closes cleanly', async () => {
+  test('serves the API, writes agent.json (0600, the package version), and closes cleanly', async (t) => {
     const home = join(tempDir(), 'home')
     const agent = await startAgent(agentConfig({ home, apiPort: '0' }, {}), silent)
-    const info = JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8'))
+    t.after(() => agent.close())
+    const paths = agentHome(home)
+    const info = JSON.parse(readFileSync(paths.agentInfo, 'utf8'))
     assert.deepEqual(
       { api: info.api, instance: info.instance, version: info.version, pid: info.pid },
       { api: agent.apiUrl, instance: agent.instance, version: pkg.version, pid: process.pid },
     )
-    assert.equal(statSync(join(home, 'agent.json')).mode & 0o777, 0o600)
-    assert.equal(statSync(home).mode & 0o777, 0o700)
+    assert.equal(statSync(paths.agentInfo).mode & 0o777, 0o600)
+    assert.equal(statSync(paths.secrets).mode & 0o777, 0o700)
     const status = await fetch(`${agent.apiUrl}/status`, {
       headers: { authorization: `Bearer ${agent.apiKey}` },
     })
-    assert.deepEqual(await status.json(), { instance: agent.instance, relay: null, apps: [] })
+    const body = await status.json()
+    assert.ok(['bubblewrap', 'none'].includes(body.sandbox), body.sandbox)
+    assert.deepEqual(
+      { ...body, sandbox: 'any' },
+      {
+        instance: agent.instance,
+        relay: null,
+        sandbox: 'any',
+        apps: [],
+      },
+    )
     await agent.close()
     await assert.rejects(fetch(`${agent.apiUrl}/health`), 'the API is gone')
 
     // The same home again: the same identity and key, the state reopens.
     const again = await startAgent(agentConfig({ home, apiPort: '0' }, {}), silent)
+    t.after(() => again.close())
     assert.equal(again.instance, agent.instance)
     assert.equal(again.apiKey, agent.apiKey)
     await again.close()
