@@ -26,6 +26,12 @@ describe('authentication', () => {
     assert.equal(wrong.status, 401)
     const token = await api.call('GET', '/status', undefined, { authorization: `Token ${API_KEY}` })
     assert.equal(token.status, 200)
+    const rebound = await api.call('GET', '/status', undefined, { host: 'evil.example:7171' })
+    assert.equal(
+      rebound.status,
+      421,
+      'a foreign Host (DNS rebinding) gets nothing, even with the key',
+    )
   })
 
   test('without a dashboard, a browser asking for a page gets the same 401 JSON', async () => {
@@ -49,6 +55,7 @@ describe('apps', () => {
       'hostname',
       'lastDeployment',
       'pid',
+      'pin',
       'port',
       'release',
       'repo',

@@ -82,6 +82,8 @@ export function apiUnderTest(): ApiUnderTest {
       const response = await api.request(path, {
         method,
         headers: {
+          // What any HTTP client sends; the API refuses a name it was not given (DNS rebinding).
+          host: '127.0.0.1:7171',
           authorization: `Bearer ${API_KEY}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
