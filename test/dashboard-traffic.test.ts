@@ -1,9 +1,10 @@
 // The dashboard's traffic chart: the buckets it is drawn from (in-process, a fake clock), and the
 // app page of a real agent after real requests through the app's port.
+
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { test } from 'node:test'
+import { agentHome } from '../agent/core/home.ts'
 import { BUCKET_MS, createTrafficHistory } from '../agent/serve/history.ts'
 import { freePort, startAgent } from './helpers/agent.ts'
 import { addApp, answers, appRepo, deploy } from './helpers/deploy.ts'
@@ -73,4 +74,4 @@ test('the app page charts requests/s and errors/s next to the deployments', {
 })
 
 const keyOf = (home: string): string =>
-  JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8')).apiKey
+  JSON.parse(readFileSync(agentHome(home).agentInfo, 'utf8')).apiKey

@@ -1,6 +1,7 @@
 // What npm installs: `npm pack` (which builds dist/), `npm install -g` into a temp prefix from
 // the local cache, then the installed `toehold` as a user runs it (and `npx <tarball>`): --version,
 // an old Node, the relay (and the container's start command), an agent through it, the CLI.
+
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { existsSync, readFileSync, realpathSync } from 'node:fs'
@@ -9,6 +10,7 @@ import { createInterface } from 'node:readline'
 import { after, before, it } from 'node:test'
 import { promisify } from 'node:util'
 import { NODE_FLAGS } from '../agent/cli/units.ts'
+import { agentHome } from '../agent/core/home.ts'
 import { connected, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
 import { REGISTRATION_TOKEN, ROOT, startRelay, stopAll, tempDir } from './helpers/procs.ts'
@@ -94,7 +96,7 @@ it('the installed relay and agent work together, and the CLI talks to the agent'
   assert.deepEqual(apps.json, [])
 
   // The dashboard's assets and the checkpoint worker are files the bundle finds by URL.
-  const info = JSON.parse(readFileSync(join(agent.home, 'agent.json'), 'utf8'))
+  const info = JSON.parse(readFileSync(agentHome(agent.home).agentInfo, 'utf8'))
   const css = await fetch(`${info.api}/assets/dashboard.css`)
   assert.equal(css.status, 200)
   assert.match(await css.text(), /\{/)

@@ -2,12 +2,14 @@
 // (test/fixtures/upgrade-0.1.0, see make.ts there) open with today's code. The push the relay
 // queued (sealed) while the 0.1.0 agent was away drains to today's agent, which verifies it with
 // the webhook secret 0.1.0 issued and deploys it beside the releases 0.1.0 made.
+
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { chmodSync, cpSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, it } from 'node:test'
+import { agentHome } from '../agent/core/home.ts'
 import { MIGRATIONS } from '../agent/state/schema.ts'
 import { connected, freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
@@ -93,7 +95,7 @@ it('a 0.1.0 agent home and relay data dir open, the queue drains, and the app de
 
   assert.deepEqual(await agent.kill(), { code: 0, signal: null })
   assert.deepEqual(await relay.kill(), { code: 0, signal: null })
-  const state = new DatabaseSync(join(home, 'state.db'), { readOnly: true })
+  const state = new DatabaseSync(agentHome(home).state, { readOnly: true })
   assert.equal(
     (state.prepare('PRAGMA user_version').get() as { user_version: number }).user_version,
     MIGRATIONS.length,
