@@ -35,7 +35,8 @@ it('passes on a healthy agent, and names the fix for a readable home and a taken
   const repo = appRepo()
   const [own, taken] = [await freePort(), await freePort()]
   await addApp(agent, 'web', repo, { port: own })
-  await addApp(agent, 'api', repo, { port: taken })
+  // Served on 127.0.0.2 only: a stranger can still take the port on 127.0.0.1.
+  await addApp(agent, 'api', repo, { port: taken, bind: '127.0.0.2' })
   assert.equal((await deploy(agent, 'web')).status, 'live')
 
   const healthy = await toehold(agent.home, ['doctor', '--json'])
@@ -49,8 +50,9 @@ it('passes on a healthy agent, and names the fix for a readable home and a taken
     [],
   )
   assert.match(checks.get('bun')?.detail ?? '', /^bun \d+\.\d+/)
-  assert.match(checks.get('port web')?.detail ?? '', /held by web's release/)
-  assert.match(checks.get('port api')?.detail ?? '', /is free/)
+  // The agent takes each app's port at `app add`, deployed or not.
+  assert.match(checks.get('port web')?.detail ?? '', /served by the agent for web/)
+  assert.match(checks.get('port api')?.detail ?? '', /served by the agent for api/)
 
   chmodSync(agent.home, 0o755)
   const stranger = await listen(taken)

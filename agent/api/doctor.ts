@@ -113,7 +113,7 @@ async function relay(deps: ApiDeps): Promise<DoctorCheck[]> {
   return [accepted, clock]
 }
 
-/** Each app's port is free, or held by that app's own release (or by the agent itself). */
+/** Each app's port is free, or held by the agent (its proxy for the app) or the app's own release. */
 function ports(deps: ApiDeps): DoctorCheck[] {
   return listApps(deps.db)
     .filter((app) => app.port !== null)
@@ -133,7 +133,7 @@ function ports(deps: ApiDeps): DoctorCheck[] {
       return check(
         `port ${app.name}`,
         problem,
-        listening ? `port ${port} is held by ${app.name}'s release` : `port ${port} is free`,
+        listening ? `port ${port} is served by the agent for ${app.name}` : `port ${port} is free`,
         `stop that process, or give ${app.name} another port`,
       )
     })

@@ -28,6 +28,8 @@ export function appRepo(files: Record<string, string> = {}): Repo & { first: str
 
 export type AppOptions = {
   port?: number | null
+  /** The address the agent serves the app's port on (default: every interface). */
+  bind?: string
   env?: Record<string, string>
   start?: string
   health?: string
@@ -41,6 +43,7 @@ export async function addApp(agent: Agent, name: string, repo: Repo, options: Ap
     name,
     repo: options.repo ?? repo.remote,
     port: options.port ?? null,
+    ...(options.bind ? { bind: options.bind } : {}),
     ...(options.start ? { start: options.start } : {}),
     ...(options.health ? { health: options.health } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
