@@ -361,10 +361,17 @@ test('the relay moved: the audit reports every stale hook, register --all moves 
     dataDir: relay.dataDir,
     args: ['--port', port, '--public-url', moved],
   })
+  // The relay only accepts tokens for its public host: its user points the agent there too.
+  await agent.kill()
+  agent = await startAgent({
+    relay: { url: moved },
+    home: agent.home,
+    env: { TOEHOLD_REPORT_BACKOFF_MS: '50', TOEHOLD_REPORT_TIMEOUT_MS: '2000' },
+  })
   const audited = agent.waitFor(
     (line) => line.msg === 'webhook on the git host needs attention' && line.app === name,
   )
-  await connected(agent, 2)
+  await connected(agent)
   assert.match(String((await audited).problem), /^stale: the host delivers to /)
   const status = await toehold(agent.home, ['webhook', 'status', name, '--json'])
   assert.match(status.json.registration.problem, /stale/)
