@@ -1,7 +1,7 @@
 // Bitbucket Cloud over its REST API 2.0: repository webhooks and commit build statuses. Plain
 // fetch through http.ts: Bitbucket has no maintained official JavaScript client.
 import type { HostTarget } from './base.ts'
-import { HostError, type HostHttp, hostRequest } from './http.ts'
+import { type HostHttp, hostRequest, unlessMissing } from './http.ts'
 import { type CommitState, cut, type HookSpec, type HostApi, type RemoteHook } from './types.ts'
 
 type Hook = { uuid: string; url: string }
@@ -69,12 +69,8 @@ export function bitbucketApi(
       return hooks
     },
     async getHook(id) {
-      try {
-        return remote((await hostRequest<Hook>(http, 'GET', hookPath(id))).body)
-      } catch (error) {
-        if (error instanceof HostError && error.status === 404) return undefined
-        throw error
-      }
+      const found = await unlessMissing(hostRequest<Hook>(http, 'GET', hookPath(id)))
+      return found && remote(found.body)
     },
     createHook: async (spec) =>
       remote((await hostRequest<Hook>(http, 'POST', `${repo}/hooks`, hookBody(spec))).body),
@@ -82,11 +78,7 @@ export function bitbucketApi(
       await hostRequest(http, 'PUT', hookPath(id), hookBody(spec))
     },
     async deleteHook(id) {
-      try {
-        await hostRequest(http, 'DELETE', hookPath(id))
-      } catch (error) {
-        if (!(error instanceof HostError && error.status === 404)) throw error
-      }
+      await unlessMissing(hostRequest(http, 'DELETE', hookPath(id)))
     },
     // Bitbucket has no test delivery: the first push proves the path.
     testHook: async () => null,

@@ -1,7 +1,7 @@
 // Gitea and Forgejo over their REST API v1 (the same for both): repository hooks and commit
 // statuses. Plain fetch through http.ts: no well-kept client covers Forgejo too.
 import type { HostTarget } from './base.ts'
-import { allPages, HostError, type HostHttp, hostRequest } from './http.ts'
+import { allPages, type HostHttp, hostRequest, unlessMissing } from './http.ts'
 import { cut, type HookSpec, type HostApi, type RemoteHook } from './types.ts'
 
 type Hook = { id: number; config: { url?: string } }
@@ -37,12 +37,8 @@ export function giteaApi(
     kind: 'gitea',
     listHooks: async () => (await allPages<Hook>(http, `${repo}/hooks?limit=50`)).map(remote),
     async getHook(id) {
-      try {
-        return remote((await hostRequest<Hook>(http, 'GET', `${repo}/hooks/${id}`)).body)
-      } catch (error) {
-        if (error instanceof HostError && error.status === 404) return undefined
-        throw error
-      }
+      const found = await unlessMissing(hostRequest<Hook>(http, 'GET', `${repo}/hooks/${id}`))
+      return found && remote(found.body)
     },
     createHook: async (spec) =>
       remote(
@@ -57,11 +53,7 @@ export function giteaApi(
       await hostRequest(http, 'PATCH', `${repo}/hooks/${id}`, hookBody(spec))
     },
     async deleteHook(id) {
-      try {
-        await hostRequest(http, 'DELETE', `${repo}/hooks/${id}`)
-      } catch (error) {
-        if (!(error instanceof HostError && error.status === 404)) throw error
-      }
+      await unlessMissing(hostRequest(http, 'DELETE', `${repo}/hooks/${id}`))
     },
     async testHook(id) {
       // Gitea sends nothing on create; its test endpoint sends a push event.

@@ -2,7 +2,7 @@
 // statuses and Deployments. Plain fetch through http.ts rather than Octokit: the agent needs
 // nine endpoints and one retry/rate-limit policy shared with the other hosts.
 import type { HostTarget } from './base.ts'
-import { allPages, HostError, type HostHttp, hostRequest } from './http.ts'
+import { allPages, type HostHttp, hostRequest, unlessMissing } from './http.ts'
 import { cut, type HookSpec, type HostApi, type RemoteHook } from './types.ts'
 
 type Hook = { id: number; config: { url?: string } }
@@ -49,12 +49,8 @@ export function githubApi(
     kind: 'github',
     listHooks: async () => (await allPages<Hook>(http, `${repo}/hooks?per_page=100`)).map(remote),
     async getHook(id) {
-      try {
-        return remote((await hostRequest<Hook>(http, 'GET', `${repo}/hooks/${id}`)).body)
-      } catch (error) {
-        if (error instanceof HostError && error.status === 404) return undefined
-        throw error
-      }
+      const found = await unlessMissing(hostRequest<Hook>(http, 'GET', `${repo}/hooks/${id}`))
+      return found && remote(found.body)
     },
     async createHook(spec) {
       const body = { name: 'web', ...hookBody(spec) }
@@ -64,11 +60,7 @@ export function githubApi(
       await hostRequest(http, 'PATCH', `${repo}/hooks/${id}`, hookBody(spec))
     },
     async deleteHook(id) {
-      try {
-        await hostRequest(http, 'DELETE', `${repo}/hooks/${id}`)
-      } catch (error) {
-        if (!(error instanceof HostError && error.status === 404)) throw error
-      }
+      await unlessMissing(hostRequest(http, 'DELETE', `${repo}/hooks/${id}`))
     },
     async testHook(id, created) {
       // GitHub pings a new hook by itself; an updated one is pinged on request.

@@ -2,7 +2,7 @@
 // Plain fetch through http.ts rather than @gitbeaker/rest: six endpoints, and the same retry and
 // rate-limit policy (RateLimit-Reset) as the other hosts.
 import type { HostTarget } from './base.ts'
-import { allPages, HostError, type HostHttp, hostRequest } from './http.ts'
+import { allPages, type HostHttp, hostRequest, unlessMissing } from './http.ts'
 import { type CommitState, cut, type HookSpec, type HostApi, type RemoteHook } from './types.ts'
 
 type Hook = { id: number; url: string }
@@ -58,12 +58,8 @@ export function gitlabApi(
     listHooks: async () =>
       (await allPages<Hook>(http, `${project}/hooks?per_page=100`)).map(remote),
     async getHook(id) {
-      try {
-        return remote((await hostRequest<Hook>(http, 'GET', `${project}/hooks/${id}`)).body)
-      } catch (error) {
-        if (error instanceof HostError && error.status === 404) return undefined
-        throw error
-      }
+      const found = await unlessMissing(hostRequest<Hook>(http, 'GET', `${project}/hooks/${id}`))
+      return found && remote(found.body)
     },
     createHook: async (spec) =>
       remote((await hostRequest<Hook>(http, 'POST', `${project}/hooks`, hookBody(spec))).body),
@@ -71,11 +67,7 @@ export function gitlabApi(
       await hostRequest(http, 'PUT', `${project}/hooks/${id}`, hookBody(spec))
     },
     async deleteHook(id) {
-      try {
-        await hostRequest(http, 'DELETE', `${project}/hooks/${id}`)
-      } catch (error) {
-        if (!(error instanceof HostError && error.status === 404)) throw error
-      }
+      await unlessMissing(hostRequest(http, 'DELETE', `${project}/hooks/${id}`))
     },
     async testHook(id) {
       // GitLab sends nothing on create; its test endpoint sends a push event.

@@ -156,3 +156,13 @@ export async function allPages<T>(http: HostHttp, path: string, maxPages = 50): 
   }
   return items
 }
+
+/** The request's answer, or undefined when the host says 404: a hook someone already deleted. */
+export async function unlessMissing<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request
+  } catch (error) {
+    if (error instanceof HostError && error.status === 404) return undefined
+    throw error
+  }
+}
