@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { JWK } from 'jose'
+import { migrate } from '../shared/migrate.ts'
 
 export type Instance = { id: string; signingJwk: JWK; sealingJwk: JWK; createdAt: number }
 /** A stored delivery: its sealed envelope is `bytes` long, read with `sealedParts`. */
@@ -41,26 +42,10 @@ const MIGRATIONS = [
      bytes BLOB NOT NULL, PRIMARY KEY (seq, part)
    ) STRICT;`,
 ]
-export const SCHEMA_VERSION = MIGRATIONS.length
 
-function migrate(db: DatabaseSync, file: string) {
-  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
-  if (version > SCHEMA_VERSION) {
-    throw new Error(
-      `${file} has schema version ${version}, newer than this relay knows (${SCHEMA_VERSION}): run a newer toehold`,
-    )
-  }
-  for (let next = version; next < SCHEMA_VERSION; next++) {
-    db.exec('BEGIN IMMEDIATE')
-    try {
-      db.exec(MIGRATIONS[next] as string)
-      db.exec(`PRAGMA user_version = ${next + 1}`)
-      db.exec('COMMIT')
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK')
-      throw error
-    }
-  }
+/** Brings the file to this relay's schema, with incremental vacuum on. */
+function upgrade(db: DatabaseSync, file: string) {
+  migrate(db, MIGRATIONS, file)
   // Acked and expired deliveries give their pages back (PRAGMA incremental_vacuum). Switching
   // a file made without it takes one VACUUM, outside any transaction.
   if ((db.prepare('PRAGMA auto_vacuum').get() as { auto_vacuum: number }).auto_vacuum !== 2) {
@@ -78,9 +63,9 @@ export function openStore(dir: string) {
   db.exec(
     'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;',
   )
-  // Takes effect on a new file (before its first table); an older file is switched in migrate().
+  // Takes effect on a new file (before its first table); an older file is switched in upgrade().
   db.exec('PRAGMA auto_vacuum = INCREMENTAL')
-  migrate(db, file)
+  upgrade(db, file)
 
   const q = {
     instance: db.prepare(

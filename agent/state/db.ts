@@ -3,6 +3,7 @@
 import { accessSync, statSync } from 'node:fs'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { Worker } from 'node:worker_threads'
+import { migrate } from '../../shared/migrate.ts'
 import { MIGRATIONS } from './schema.ts'
 
 export type Db = DatabaseSync
@@ -16,31 +17,8 @@ export function openState(path: string): Db {
   db.exec(
     'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
   )
-  migrate(db, path)
+  migrate(db, MIGRATIONS, path)
   return db
-}
-
-/** Runs the migrations this file has not seen yet, each with its version bump, atomically. */
-function migrate(db: Db, path: string): void {
-  const { user_version: version } = db.prepare('PRAGMA user_version').get() as {
-    user_version: number
-  }
-  if (version > MIGRATIONS.length) {
-    throw new Error(
-      `${path} was written by a newer toehold (schema ${version}, this one knows ${MIGRATIONS.length}): upgrade toehold`,
-    )
-  }
-  for (let next = version; next < MIGRATIONS.length; next++) {
-    db.exec('BEGIN IMMEDIATE')
-    try {
-      db.exec(MIGRATIONS[next] as string)
-      db.exec(`PRAGMA user_version = ${next + 1}`)
-      db.exec('COMMIT')
-    } catch (error) {
-      db.exec('ROLLBACK')
-      throw new Error(`cannot migrate ${path} to schema ${next + 1}: ${(error as Error).message}`)
-    }
-  }
 }
 
 const cache = new WeakMap<Db, Map<string, StatementSync>>()
