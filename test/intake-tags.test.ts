@@ -6,19 +6,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import examples from '@octokit/webhooks-examples/api.github.com/index.json' with { type: 'json' }
-import type { Provider } from '../agent/api/contract.ts'
 import { gitEvent } from '../agent/intake/payload.ts'
 import { isRefEvent, tagHint } from '../agent/intake/tags.ts'
-
-/** The provider a test delivery's headers belong to (the intake takes it from the app). */
-const providerOf = (headers: Record<string, string>): Provider =>
-  headers['x-github-event'] || headers['x-gitea-event']
-    ? 'github'
-    : headers['x-gitlab-event']
-      ? 'gitlab'
-      : headers['x-event-key']
-        ? 'bitbucket'
-        : 'rev'
+import { providerOf } from './helpers/providers.ts'
 
 type Json = Record<string, unknown>
 const github = (event: string, match: (payload: Json) => boolean) => {

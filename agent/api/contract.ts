@@ -215,15 +215,8 @@ export type NotifyTarget = {
 export type NotifyAdded = NotifyTarget & { secret: string | null }
 
 /** What a `json` notification's body says (signed per Standard Webhooks). */
-export type DeployNotice = {
+export type DeployNotice = Omit<Extract<AgentEvent, { type: 'deployment' }>, 'type'> & {
   type: 'deployment.live' | 'deployment.failed' | 'deployment.test'
-  app: string
-  deployment: number
-  status: DeploymentStatus
-  stage: Stage | null
-  commit: string | null
-  reason: string | null
-  at: string
 }
 
 /** The tunnel to the relay, as `GET /status` and the dashboard report it. */
