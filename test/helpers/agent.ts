@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { basename, delimiter, join } from 'node:path'
 import { agentHome } from '../../agent/core/home.ts'
+import { send } from './http.ts'
 import {
   type LogLine,
   type Proc,
@@ -69,13 +70,15 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     instance,
     url: info.api as string,
     webhookUrl: (app: string) => `${relay?.url}/hooks/${instance}/${app}`,
+    // A fresh connection per call: a pooled keep-alive socket can be closed by the agent's idle
+    // timer just as a test, late from a busy event loop, writes its next request on it.
     async api(method: string, path: string, body?: unknown) {
-      const response = await fetch(`${info.api}${path}`, {
+      const response = await send(`${info.api}${path}`, {
         method,
         headers: { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: Buffer.from(JSON.stringify(body)) }),
       })
-      const text = await response.text()
+      const text = response.body.toString('utf8')
       let parsed: unknown = text
       try {
         parsed = JSON.parse(text)

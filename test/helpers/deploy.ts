@@ -10,6 +10,7 @@ import type { Deployment } from '../../agent/api/contract.ts'
 import { agentHome } from '../../agent/core/home.ts'
 import type { Agent } from './agent.ts'
 import { createRepo, type Repo } from './git-repo.ts'
+import { send } from './http.ts'
 import { hostChild, hostPid } from './ns-pid.ts'
 import { ROOT, tempDir } from './procs.ts'
 import { until } from './wait.ts'
@@ -100,9 +101,9 @@ export type Answered = {
 export async function answer(port: number): Promise<Answered | null> {
   let got: Answered
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })
+    const response = await send(`http://127.0.0.1:${port}/`, { method: 'GET', timeout: 5000 })
     if (response.status === 503) return null
-    got = (await response.json()) as Answered
+    got = JSON.parse(response.body.toString('utf8')) as Answered
   } catch {
     return null
   }

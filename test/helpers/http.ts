@@ -1,4 +1,6 @@
-// A raw HTTP sender for relay tests: exact header lines and chunked uploads, and JSON posts.
+// A raw HTTP sender: exact header lines and chunked uploads, and JSON posts. Each request has a
+// connection of its own: a pooled keep-alive socket can be closed by the server's idle timer just
+// as a test, late from a busy event loop, writes its next request on it ("other side closed").
 import { request } from 'node:http'
 
 export type Response = { status: number; headers: Record<string, string | string[]>; body: Buffer }
@@ -11,6 +13,8 @@ export function send(
     headers?: Record<string, string | string[]>
     /** An array is written chunk by chunk without Content-Length (chunked encoding). */
     body?: Buffer | Buffer[]
+    /** Milliseconds until the request is abandoned (rejects with a TimeoutError). */
+    timeout?: number
   } = {},
 ): Promise<Response> {
   const target = new URL(url)
@@ -23,6 +27,7 @@ export function send(
         method: options.method ?? 'POST',
         headers: options.headers ?? {},
         agent: false,
+        ...(options.timeout === undefined ? {} : { signal: AbortSignal.timeout(options.timeout) }),
       },
       (res) => {
         const chunks: Buffer[] = []

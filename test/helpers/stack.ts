@@ -4,6 +4,7 @@
 import { type Agent, connected, startAgent } from './agent.ts'
 import { toehold } from './cli.ts'
 import { createRepo, type Repo } from './git-repo.ts'
+import { send } from './http.ts'
 import { type RelayProc, startRelay } from './procs.ts'
 
 export type Posted = { status: number; text: string; json: unknown; headers: Headers }
@@ -58,17 +59,20 @@ export async function startStack(
       return { url: enabled.json.url, secret: enabled.json.secret }
     },
     async post(url, body, headers = {}) {
-      const response = await fetch(url, {
-        method: 'POST',
-        body: typeof body === 'string' ? body : new Uint8Array(body),
+      const response = await send(url, {
+        body: typeof body === 'string' ? Buffer.from(body) : body,
         headers,
       })
-      const text = await response.text()
+      const text = response.body.toString('utf8')
       let json: unknown = null
       try {
         json = JSON.parse(text)
       } catch {}
-      return { status: response.status, text, json, headers: response.headers }
+      const fields = Object.entries(response.headers).map(([k, v]): [string, string] => [
+        k,
+        String(v),
+      ])
+      return { status: response.status, text, json, headers: new Headers(fields) }
     },
     // Tests may replace the agent (restarts): stop whichever runs now.
     async stop() {
