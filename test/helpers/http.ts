@@ -48,6 +48,8 @@ export function send(
       for (const chunk of body) req.write(chunk)
       req.end()
     } else {
+      // Node frames a body on DELETE (and GET, OPTIONS) only when told its length.
+      if (body && !req.hasHeader('content-length')) req.setHeader('content-length', body.length)
       req.end(body)
     }
   })
