@@ -1,7 +1,10 @@
 // The agent's proxy against what a user would put in front instead: a small Bun app's
 // requests/s and p50/p99 latency direct to the release, through toehold's listener, and through
 // Caddy's reverse_proxy (Debian's caddy), 50 connections, small and 100 KB responses; then the
-// failed requests during 20 deploys under that load (must be 0). Runnable alone: `node bench/proxy.ts`.
+// failed requests during 20 deploys under that load (must be 0). A raw TCP relay (no HTTP) shows
+// the ceiling of any user-space proxy on this machine: on 2 cores the load generator, the app and
+// the proxy share the CPU, so every byte copied once more costs the others.
+// Runnable alone: `node bench/proxy.ts`.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -43,9 +46,12 @@ const APP = {
   ].join('\n'),
 }
 
+const CONTENDERS = ['direct', 'toehold', 'caddy', 'tcp'] as const
+type Contender = (typeof CONTENDERS)[number]
+
 export type ProxyBench = {
-  small: Record<'direct' | 'toehold' | 'caddy', GetLoadResult>
-  big: Record<'direct' | 'toehold' | 'caddy', GetLoadResult>
+  small: Record<Contender, GetLoadResult>
+  big: Record<Contender, GetLoadResult>
   deploys: { count: number; requests: number; failed: number; live: number }
 }
 
@@ -115,7 +121,23 @@ export async function benchProxy(): Promise<ProxyBench> {
         env: { ...process.env, HOME: tempDir('toehold-caddy-home-') },
       }),
     )
-    await Promise.all([listening(directPort), listening(caddyPort)])
+    const tcpPort = await freePort()
+    children.push(
+      spawn(
+        process.execPath,
+        [join(ROOT, 'bench/tcp-relay.ts'), String(tcpPort), String(directPort)],
+        {
+          stdio: 'ignore',
+        },
+      ),
+    )
+    await Promise.all([listening(directPort), listening(caddyPort), listening(tcpPort)])
+    const ports: Record<Contender, number> = {
+      direct: directPort,
+      toehold: port,
+      caddy: caddyPort,
+      tcp: tcpPort,
+    }
 
     const run = (target: number, path: string) =>
       load({
@@ -126,21 +148,16 @@ export async function benchProxy(): Promise<ProxyBench> {
       })
     // Interleaved rounds, medians: a busy machine slows one run, not one contender's figure.
     const figures = async (path: string) => {
-      const runs: Record<'direct' | 'toehold' | 'caddy', GetLoadResult[]> = {
-        direct: [],
-        toehold: [],
-        caddy: [],
-      }
-      for (let round = 0; round < ROUNDS; round++) {
-        runs.direct.push(await run(directPort, path))
-        runs.toehold.push(await run(port, path))
-        runs.caddy.push(await run(caddyPort, path))
-      }
-      return {
-        direct: medians(runs.direct),
-        toehold: medians(runs.toehold),
-        caddy: medians(runs.caddy),
-      }
+      const runs = { direct: [], toehold: [], caddy: [], tcp: [] } as Record<
+        Contender,
+        GetLoadResult[]
+      >
+      for (let round = 0; round < ROUNDS; round++)
+        for (const contender of CONTENDERS) runs[contender].push(await run(ports[contender], path))
+      return Object.fromEntries(CONTENDERS.map((c) => [c, medians(runs[c])])) as Record<
+        Contender,
+        GetLoadResult
+      >
     }
     const small = await figures('/')
     const big = await figures('/big')
@@ -169,16 +186,16 @@ const pct = (a: number, b: number) => Math.round((a / b) * 100)
 
 export function proxyReport(b: ProxyBench): string[] {
   const line = (name: string, r: GetLoadResult) =>
-    `    ${name.padEnd(8)} ${String(r.perSecond).padStart(6)} req/s   p50 ${r.p50Ms} ms   p99 ${r.p99Ms} ms${r.failed ? `   ${r.failed} failed` : ''}`
+    `    ${(name === 'tcp' ? 'tcp relay' : name).padEnd(9)} ${String(r.perSecond).padStart(6)} req/s   p50 ${r.p50Ms} ms   p99 ${r.p99Ms} ms${r.failed ? `   ${r.failed} failed` : ''}`
   const mark = (ok: boolean) => (ok ? '✓' : '✗ MISSED')
   return [
     `toehold proxy bench — a Bun app, ${CONNECTIONS} keep-alive connections, loopback, medians of ${ROUNDS} interleaved rounds`,
     '  small responses',
-    ...(['direct', 'toehold', 'caddy'] as const).map((k) => line(k, b.small[k])),
+    ...CONTENDERS.map((k) => line(k, b.small[k])),
     `    toehold = ${pct(b.small.toehold.perSecond, b.small.caddy.perSecond)} % of Caddy's req/s ${mark(b.small.toehold.perSecond >= 0.5 * b.small.caddy.perSecond)} (≥ 50 %), p99 ${(b.small.toehold.p99Ms / b.small.caddy.p99Ms).toFixed(2)}× Caddy's ${mark(b.small.toehold.p99Ms <= 2 * b.small.caddy.p99Ms)} (≤ 2×)`,
     '  100 KB responses',
-    ...(['direct', 'toehold', 'caddy'] as const).map((k) => line(k, b.big[k])),
-    `    toehold = ${pct(b.big.toehold.perSecond, b.big.direct.perSecond)} % of direct ${mark(b.big.toehold.perSecond >= 0.9 * b.big.direct.perSecond)} (≥ 90 %)`,
+    ...CONTENDERS.map((k) => line(k, b.big[k])),
+    `    toehold = ${pct(b.big.toehold.perSecond, b.big.direct.perSecond)} % of direct ${mark(b.big.toehold.perSecond >= 0.9 * b.big.direct.perSecond)} (≥ 90 %); Caddy ${pct(b.big.caddy.perSecond, b.big.direct.perSecond)} %, the raw TCP relay (the ceiling here) ${pct(b.big.tcp.perSecond, b.big.direct.perSecond)} %`,
     `  ${b.deploys.count} deploys under load (${b.deploys.live} live): ${b.deploys.requests} requests, ${b.deploys.failed} failed ${mark(b.deploys.failed === 0)} (0)`,
   ]
 }

@@ -9,7 +9,8 @@
 //      (one queued, then 20 at once: bench/large-webhooks.ts)
 //   5. push-to-live of a small Bun app and the agent's share of it, with the sandbox off and on
 //      (bench/deploy.ts, bench/sandbox.ts)
-//   6. the agent's proxy beside direct and Caddy, and 20 deploys under load (bench/proxy.ts)
+//   6. the agent's proxy beside direct, Caddy and a raw TCP relay (the ceiling), and 20 deploys
+//      under load (bench/proxy.ts)
 //   7. footprint of the built package: status --json, idle agent and relay (bench/footprint.ts;
 //      `--no-footprint` skips it)
 // With --json the last line on stdout is one JSON object with every figure.
