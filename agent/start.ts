@@ -19,7 +19,7 @@ import { agentHome, ensureHome } from './core/home.ts'
 import { loadIdentity } from './core/identity.ts'
 import { createAgentMetrics } from './core/metrics.ts'
 import { useSandbox } from './core/sandbox.ts'
-import { createDashboard } from './dashboard/index.ts'
+import { lazyDashboard } from './dashboard/lazy.ts'
 import { createDeployer } from './deploy/engine.ts'
 import { createHookManager } from './hosts/manage.ts'
 import { createIntake } from './intake/handler.ts'
@@ -61,16 +61,20 @@ export async function startAgent(
   log.info({ instance: identity.instanceId, home: home.root }, 'agent identity')
 
   const db = openState(home.state)
-  const checkpoints = startCheckpoints(home.state, 5_000, (error) =>
-    log.warn({ err: error }, 'WAL checkpoint failed'),
-  )
   let apiKey = getMeta(db, 'api_key')
   if (!apiKey) {
     apiKey = `thk_${randomBytes(32).toString('base64url')}`
     setMeta(db, 'api_key', apiKey)
   }
+  // After the start's own writes: a first start that wrote its key later would look like a
+  // change to the first tick and run the checkpoint worker once (~7 MiB glibc keeps after it).
+  const checkpoints = startCheckpoints(home.state, 5_000, (error) =>
+    log.warn({ err: error }, 'WAL checkpoint failed'),
+  )
   const events = createEvents()
-  const metrics = createAgentMetrics()
+  // Set by the relay's welcome, cleared when the tunnel closes; the metric reads it at a scrape.
+  let welcomed = false
+  const metrics = createAgentMetrics(() => welcomed)
   const serving = createServing({ log, metrics })
   const httpPort = config.httpPort === null ? null : await serving.open(config.httpPort, null)
   if (httpPort !== null) log.info({ httpPort }, 'serving apps by hostname')
@@ -114,7 +118,7 @@ export async function startAgent(
         log,
         heartbeatMs: config.heartbeatMs,
         onWelcome: () => {
-          metrics.relayConnected.set(1)
+          welcomed = true
           events.emit({ type: 'relay', connected: true, at: new Date().toISOString() })
           deployer
             .converge(webhookApps(db))
@@ -123,7 +127,7 @@ export async function startAgent(
           hooks.audit().catch((error: Error) => log.error({ err: error }, 'webhook audit failed'))
         },
         onClose: () => {
-          metrics.relayConnected.set(0)
+          welcomed = false
           events.emit({ type: 'relay', connected: false, at: new Date().toISOString() })
         },
       })
@@ -146,7 +150,7 @@ export async function startAgent(
     hooks,
     notifier: reporting.notifier,
   }
-  const api = createApi(deps, createDashboard(deps))
+  const api = createApi(deps, lazyDashboard(deps))
   const server = serve({
     fetch: api.fetch,
     hostname: config.apiHost,

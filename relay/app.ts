@@ -10,7 +10,7 @@ import { clientAddress, limitKey } from './address.ts'
 import type { Budget, Lease } from './budget.ts'
 import type { RelayConfig } from './config.ts'
 import type { createDeliver } from './deliver.ts'
-import { createMetricsApp, type DeliveryOutcome, type RelayMetrics } from './metrics.ts'
+import { createMetricsApp, type RelayMetrics } from './metrics.ts'
 import { createRateLimiter } from './ratelimit.ts'
 import type { Store } from './store.ts'
 
@@ -117,17 +117,7 @@ export function createRelayApp({ config, store, budget, deliver, metrics, log }:
   const limitIp = createRateLimiter(config.rateIp)
   const limitInstance = createRateLimiter(config.rateInstance)
 
-  // Bound once: labelling a counter on every webhook costs more than the count itself.
-  const counted = (outcome: DeliveryOutcome) => metrics.deliveries.labels({ outcome })
-  const outcomes = {
-    answered: counted('answered'),
-    queued: counted('queued'),
-    unknownInstance: counted('unknown_instance'),
-    tooLarge: counted('too_large'),
-    queueFull: counted('queue_full'),
-    storageFull: counted('storage_full'),
-    busy: counted('busy'),
-  }
+  const { outcomes } = metrics
 
   /** 503: the sender should come back later, and is told when. */
   const unavailable = (c: Context, error: string, retryAfterS: number) => {

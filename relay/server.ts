@@ -53,7 +53,8 @@ function refuse(socket: Duplex, status: 401 | 404 | 429 | 503, message: string) 
 export async function startRelay(config: RelayConfig, log: Logger): Promise<Relay> {
   const store = openStore(config.dataDir)
   const token = registrationToken(store, config.registrationToken)
-  const metrics = createRelayMetrics(store)
+  // `sessions` is made below (it records into the metrics); the gauge reads it only at a scrape.
+  const metrics = createRelayMetrics(store, () => sessions.count())
   const budget = createBudget(config.inflightBytes)
   const quota = createQuota(store, {
     count: config.queueMax,

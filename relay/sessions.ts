@@ -172,7 +172,6 @@ export function createSessions(deps: {
     const previous = sessions.get(instance.id)
     sessions.set(instance.id, session)
     if (previous) previous.socket.close(CLOSE.replaced, 'replaced by a newer connection')
-    else metrics.agentsConnected.inc()
     const seen = () => {
       session.lastSeen = Date.now()
     }
@@ -205,10 +204,7 @@ export function createSessions(deps: {
       log.debug({ instance: instance.id, err: error.message }, 'agent socket error'),
     )
     socket.on('close', (code) => {
-      if (sessions.get(instance.id) === session) {
-        sessions.delete(instance.id)
-        metrics.agentsConnected.dec()
-      }
+      if (sessions.get(instance.id) === session) sessions.delete(instance.id)
       for (const settle of session.waiting.values()) settle(null)
       session.wake?.()
       log.info({ instance: instance.id, code }, 'agent disconnected')
@@ -250,6 +246,8 @@ export function createSessions(deps: {
       if (session) void pump(session)
     },
     connected: (instanceId: string) => sessions.has(instanceId),
+    /** Open tunnels (the agents_connected gauge reads it). */
+    count: () => sessions.size,
     closeAll(code: number, reason: string) {
       clearInterval(heartbeat)
       for (const session of sessions.values()) session.socket.close(code, reason)

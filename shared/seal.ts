@@ -8,14 +8,10 @@
 //        sealed by 0.1, still opened after an upgrade, never made any more.
 // HPKE's key schedule comes from @hpke/core; AES-GCM runs on node:crypto a slice at a time, so a
 // 25 MiB frame is sealed in its own memory instead of being copied by WebCrypto and base64.
+// @hpke/core is loaded at the first seal or open (hpke() below): a relay whose agents are
+// connected, and an agent with nothing queued for it, never need it (~1-2 MiB of RSS).
 import { createCipheriv, createDecipheriv } from 'node:crypto'
-import {
-  AeadId,
-  type AeadInterface,
-  CipherSuite,
-  DhkemX25519HkdfSha256,
-  HkdfSha256,
-} from '@hpke/core'
+import type { AeadInterface } from '@hpke/core'
 import { compactDecrypt, type JWK } from 'jose'
 
 export const SEAL_HPKE = 0x01
@@ -59,7 +55,8 @@ function gcm(
   out.set(cipher.final(), at)
 }
 
-const AES_256_GCM = { id: AeadId.Aes256Gcm, keySize: 32, nonceSize: 12, tagSize: TAG_LENGTH }
+/** AES-256-GCM as RFC 9180 numbers it (AeadId.Aes256Gcm). */
+const AES_256_GCM = { id: 0x0002, keySize: 32, nonceSize: 12, tagSize: TAG_LENGTH } as const
 
 /**
  * Sealing side: encrypts the plaintext in place and returns only the tag. @hpke/core hands its
@@ -98,17 +95,23 @@ const aes256Gcm: AeadInterface = {
   }),
 }
 
-const suite = (aead: AeadInterface) =>
-  new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead })
-const sealing = suite(inPlace)
-const opening = suite(aes256Gcm)
+let suites: ReturnType<typeof loadSuites> | null = null
+/** The lazy boundary: @hpke/core and the two suites, made at the first use. */
+const hpke = () => (suites ??= loadSuites())
+async function loadSuites() {
+  const { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } = await import('@hpke/core')
+  const suite = (aead: AeadInterface) =>
+    new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead })
+  return { sealing: suite(inPlace), opening: suite(aes256Gcm) }
+}
 
 export class SealError extends Error {
   override name = 'SealError'
 }
 
 /** The recipient's X25519 public key, from the JWK the agent registered. */
-export function sealingKey(jwk: JWK): Promise<CryptoKey> {
+export async function sealingKey(jwk: JWK): Promise<CryptoKey> {
+  const { sealing } = await hpke()
   return sealing.kem.deserializePublicKey(ownBuffer(Buffer.from(jwk.x ?? '', 'base64url')))
 }
 
@@ -125,6 +128,7 @@ export async function sealInPlace(
   if (plaintext.byteOffset !== 0 || plaintext.byteLength !== plaintext.buffer.byteLength) {
     throw new SealError('sealInPlace needs a buffer that owns its memory')
   }
+  const { sealing } = await hpke()
   const sender = await sealing.createSenderContext({ recipientPublicKey: recipient })
   const tag = Buffer.from(await sender.seal(plaintext.buffer as ArrayBuffer))
   const head = Buffer.alloc(1 + ENC_LENGTH)
@@ -137,6 +141,7 @@ export async function sealInPlace(
 export async function unseal(sealed: Uint8Array, privateKey: CryptoKey): Promise<Uint8Array> {
   if (sealed[0] === SEAL_HPKE) {
     if (sealed.length < SEAL_OVERHEAD) throw new SealError('sealed envelope too short')
+    const { opening } = await hpke()
     const recipient = await opening.createRecipientContext({
       recipientKey: privateKey,
       enc: ownBuffer(sealed.subarray(1, 1 + ENC_LENGTH)),

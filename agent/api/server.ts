@@ -27,7 +27,7 @@ export type Frontend = {
    */
   session(c: Context): Promise<{ refused: string | null } | null>
   /** A signed-out browser asking for a page: where it goes instead of a 401 (the sign-in). */
-  signIn(c: Context): Response | Promise<Response> | null
+  signIn(c: Context): Response | null | Promise<Response | null>
 }
 
 /** `Authorization: Bearer <key>` or `Token <key>`. */
@@ -70,7 +70,7 @@ export function createApi(deps: ApiDeps, frontend?: Frontend) {
     if (key !== null && sameSecret(key, deps.apiKey)) return next()
     const session = await frontend?.session(c)
     if (session) return session.refused ? c.json({ error: session.refused }, 403) : next()
-    const signIn = frontend?.signIn(c)
+    const signIn = await frontend?.signIn(c)
     if (signIn) return signIn
     return c.json(
       {

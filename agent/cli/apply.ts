@@ -1,12 +1,14 @@
 // toehold apply FILE [--dry-run] [--prune], toehold export: the apps as one TOML file.
 import type { Command } from 'commander'
-import { stringify } from 'smol-toml'
 import type { ApplyRefusal, ApplyResult, ApplyStep } from '../api/contract.ts'
-import { type AppsFile, fileError, loadFile } from './apps-file.ts'
+import type { AppsFile } from './apps-file.ts'
 import { CliError, type Client } from './client.ts'
 import { clientCommand, type Options, run } from './command.ts'
 import { paint, table } from './output.ts'
 import { showSecret } from './webhooks.ts'
+
+/** The lazy boundary of TOML (smol-toml): only `apply` and `export` read or write it. */
+const appsFile = () => import('./apps-file.ts')
 
 async function send(client: Client, file: AppsFile, options: Options): Promise<ApplyResult> {
   const response = await client.fetch('/apply', {
@@ -21,7 +23,8 @@ async function send(client: Client, file: AppsFile, options: Options): Promise<A
   const body: unknown = await response.json().catch(() => null)
   if (response.ok) return body as ApplyResult
   const refused = body as Partial<ApplyRefusal> | null
-  if (refused?.error && refused.path) throw fileError(file, refused.path, refused.error)
+  if (refused?.error && refused.path)
+    throw (await appsFile()).fileError(file, refused.path, refused.error)
   throw new CliError(refused?.error ?? `HTTP ${response.status}`)
 }
 
@@ -79,6 +82,7 @@ export function registerApply(program: Command): void {
     run(
       options,
       async (client) => {
+        const { loadFile } = await appsFile()
         let file: AppsFile
         try {
           file = loadFile(path)
@@ -95,11 +99,12 @@ export function registerApply(program: Command): void {
   clientCommand(
     program.command('export').description("print the agent's apps as a toehold.toml (no secrets)"),
     'toehold export > toehold.toml',
-  ).action((options: Options) =>
-    run(
+  ).action(async (options: Options) => {
+    const { toToml } = await appsFile()
+    return run(
       options,
       (client) => client.request<{ apps: Record<string, unknown>[] }>('GET', '/export'),
-      (file) => `${HEADER}\n${stringify(file)}`,
-    ),
-  )
+      (file) => `${HEADER}\n${toToml(file)}`,
+    )
+  })
 }

@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, resolve } from 'node:path'
-import { parse, TomlError } from 'smol-toml'
+import { parse, stringify, TomlError } from 'smol-toml'
 import { CliError } from './client.ts'
 
 export type Path = (string | number)[]
@@ -23,6 +23,9 @@ const SECRET_VALUE = /^(gh[pousr]_|github_pat_|glpat-|whsec_|xox[abpr]-|sk-|AKIA
 /** The agent takes no variable longer than this. */
 const MAX_SECRET_FILE = 64 * 1024
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
+
+/** What `toehold export` prints, after its header. */
+export const toToml = (doc: Record<string, unknown>): string => stringify(doc)
 
 /** A CliError naming the file, the line of the key at `path` (when found) and the key. */
 export function fileError(file: AppsFile, path: Path, message: string): CliError {

@@ -1,6 +1,7 @@
 // The dashboard at /: sign-in with the API key, the apps list, and a page per app. Pages are
 // rendered here; a small script (assets/dashboard.js) drives the buttons and live parts through
-// the same JSON API the CLI uses, authorised by the session cookie plus its CSRF token.
+// the same JSON API the CLI uses, authorised by the session cookie plus its CSRF token. Loaded
+// at the first request that needs it, through lazy.ts; its routes are listed in routes.ts.
 
 import type { Context } from 'hono'
 import { Hono } from 'hono'
@@ -14,6 +15,7 @@ import { getApp } from '../state/apps.ts'
 import { assetRoutes } from './assets.ts'
 import { csrfProblem, foreignOrigin } from './guard.ts'
 import { appPage, overview } from './model.ts'
+import { isPage } from './routes.ts'
 import { clearSessionCookie, createSessions, type Session, setSessionCookie } from './session.ts'
 import { appBody } from './views/app.ts'
 import { overviewBody } from './views/apps.ts'
@@ -126,10 +128,6 @@ export function createDashboard(deps: ApiDeps) {
         }),
       )
     })
-
-  const isPage = (c: Context) =>
-    (c.req.method === 'GET' || c.req.method === 'HEAD') &&
-    (c.req.path === '/' || c.req.path.startsWith('/app/'))
 
   const frontend: Frontend = {
     open,
