@@ -98,8 +98,11 @@ function readFrame(
       resolve({ frame })
     })
     req.once('error', reject)
-    // A sender gone mid-body: settle, so the bytes it held go back to the budget.
-    req.once('close', () => reject(new Error('the sender closed the request before its end')))
+    // A sender gone mid-body: settle, so the bytes it held go back to the budget. Every request
+    // closes, so the error (and its stack trace) is made only for one that did not end.
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the sender closed the request before its end'))
+    })
   })
 }
 
