@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, describe, test } from 'node:test'
@@ -15,6 +16,7 @@ import { post, storedQueue } from './helpers/hostile.ts'
 import { postJson } from './helpers/http.ts'
 import { closePeers } from './helpers/peers.ts'
 import { BIN, type RelayProc, startRelay, stopAll, tempDir } from './helpers/procs.ts'
+import { until } from './helpers/wait.ts'
 
 after(async () => {
   closePeers()
@@ -231,3 +233,28 @@ describe('upgrade', () => {
     assert.equal(version.user_version, 2)
   })
 })
+
+test(
+  'senders gone mid-body give back the bytes they held: the budget is whole again',
+  T,
+  async () => {
+    const relay = await startRelay({ env: { RELAY_INFLIGHT_BYTES: '8MiB', RELAY_RATE_IP: '0' } })
+    const away = await awayAgent(relay)
+    const url = new URL(away.webhookUrl('app'))
+    // Each declares 6 MiB, sends 1 MiB and hangs up: more than the budget if any kept its share.
+    for (let i = 0; i < 3; i++) {
+      const socket = connect(Number(url.port), url.hostname)
+      socket.on('error', () => {})
+      socket.write(
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: ${6 * MiB}\r\n\r\n`,
+      )
+      await new Promise<void>((resolve) => socket.write(randomBytes(MiB), () => resolve()))
+      socket.destroy()
+    }
+    await until(
+      async () => (await post(away.webhookUrl('app'), randomBytes(6 * MiB))).status === 202,
+      'a 6 MiB webhook queued after the three hang-ups',
+    )
+    await relay.kill()
+  },
+)
