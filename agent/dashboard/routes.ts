@@ -1,5 +1,5 @@
 // The dashboard's routes without their code: what the API mounts before the dashboard is loaded
-// (lazy.ts). index.ts serves exactly these; test/dashboard-lazy.test.ts holds the two together.
+// (lazy.ts). index.ts serves exactly these; test/lazy-loading.test.ts holds the two together.
 import type { Context } from 'hono'
 
 type Route = readonly ['GET' | 'POST', string]
