@@ -1,7 +1,9 @@
 // The one way tests start an agent as a real process: on a free API port, with or without a
 // relay, resolved once it has recovered (fully up), with its local API at hand.
-import { readFileSync } from 'node:fs'
+import { randomInt } from 'node:crypto'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { basename, delimiter, join } from 'node:path'
 import { agentHome } from '../../agent/core/home.ts'
 import { send } from './http.ts'
@@ -98,15 +100,43 @@ export function connected(agent: Proc, nth = 1): Promise<LogLine> {
   )
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports an app is given to serve on. They come from below the kernel's ephemeral range, where no
+// listen(0) of another test process (an agent's API, a release) lands, and each is claimed by a
+// mkdir in a directory every test process shares, so two concurrent tests never get the same
+// one. A port taken by listen(0) and closed again was once handed to another process's listen(0)
+// before the test used it: the app's URL answered with somebody's dashboard.
+const CLAIMS = join(tmpdir(), 'toehold-test-ports')
+const EPHEMERAL_LOW = Number(
+  readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+)
+const FIRST = 10_000
+const claimed: string[] = []
+process.on('exit', () => {
+  for (const claim of claimed) rmSync(claim, { recursive: true, force: true })
+})
+
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    // Every interface, as the agent binds an app's port by default.
+    server.listen({ port }, () => server.close(() => resolve(true)))
   })
+
+export async function freePort(): Promise<number> {
+  mkdirSync(CLAIMS, { recursive: true })
+  for (let tries = 0; tries < 100; tries++) {
+    const port = FIRST + randomInt(EPHEMERAL_LOW - FIRST)
+    const claim = join(CLAIMS, String(port))
+    try {
+      mkdirSync(claim)
+    } catch {
+      continue // another test process holds it
+    }
+    claimed.push(claim)
+    if (await canListen(port)) return port
+  }
+  throw new Error(`no free port below ${EPHEMERAL_LOW} after 100 tries`)
 }
 
 /** No secret in the agent's output, the API answers, or its home's files but the state, which
