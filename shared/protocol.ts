@@ -1,66 +1,70 @@
 // The relay ⇄ agent wire protocol. Every frame is `encodeFrame(header, body)`; the header
 // types below are the whole vocabulary. Unknown `t` values are ignored so either side can grow.
-import { z } from 'zod'
+// Valibot, not zod: both daemons load this at start, and zod costs each ~7 MiB of RSS.
+import * as v from 'valibot'
 import { decodeFrame, FrameError } from './frame.ts'
 
 export const PROTOCOL_VERSION = 1
 
+const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(64))
+const Int = v.pipe(v.number(), v.integer())
+
 /** Header/value map as the relay saw it: lower-case names, repeated headers joined by ", ". */
-const Headers = z.record(z.string(), z.string())
+const Headers = v.record(v.string(), v.string())
 
 /** relay → agent: one webhook, body = the exact bytes the sender posted. */
-export const Delivery = z.object({
-  t: z.literal('delivery'),
-  id: z.string().min(1).max(64),
-  app: z.string().min(1).max(64),
-  method: z.string().min(1).max(16),
+export const Delivery = v.object({
+  t: v.literal('delivery'),
+  id: Id,
+  app: Id,
+  method: v.pipe(v.string(), v.minLength(1), v.maxLength(16)),
   headers: Headers,
   /** Raw query string without the leading "?" ("" when none). */
-  query: z.string(),
+  query: v.string(),
   /** Milliseconds since the epoch, when the relay accepted it. */
-  receivedAt: z.number(),
+  receivedAt: v.number(),
   /** Sender address as the relay saw it. */
-  remote: z.string(),
+  remote: v.string(),
 })
-export type Delivery = z.infer<typeof Delivery>
+export type Delivery = v.InferOutput<typeof Delivery>
 
 /**
  * relay → agent: a delivery that waited in the relay's queue. Body = JWE (compact) sealed to the
  * agent's X25519 key, whose plaintext is a whole `delivery` frame. Only the agent can open it.
  */
-export const Sealed = z.object({
-  t: z.literal('sealed'),
-  id: z.string().min(1).max(64),
-  receivedAt: z.number(),
+export const Sealed = v.object({
+  t: v.literal('sealed'),
+  id: Id,
+  receivedAt: v.number(),
 })
-export type Sealed = z.infer<typeof Sealed>
+export type Sealed = v.InferOutput<typeof Sealed>
 
 /** agent → relay: the answer for the sender; also the acknowledgement that ends a delivery. */
-export const Result = z.object({
-  t: z.literal('result'),
-  id: z.string().min(1).max(64),
-  status: z.number().int().min(200).max(599),
+export const Result = v.object({
+  t: v.literal('result'),
+  id: Id,
+  status: v.pipe(Int, v.minValue(200), v.maxValue(599)),
   headers: Headers,
 })
-export type Result = z.infer<typeof Result>
+export type Result = v.InferOutput<typeof Result>
 
 /** relay → agent, right after the upgrade; `queued` sealed deliveries follow in order. */
-export const Welcome = z.object({
-  t: z.literal('welcome'),
-  v: z.number().int(),
-  instance: z.string(),
-  publicUrl: z.string(),
-  queued: z.number().int().min(0),
+export const Welcome = v.object({
+  t: v.literal('welcome'),
+  v: Int,
+  instance: v.string(),
+  publicUrl: v.string(),
+  queued: v.pipe(Int, v.minValue(0)),
 })
-export type Welcome = z.infer<typeof Welcome>
+export type Welcome = v.InferOutput<typeof Welcome>
 
 /** agent → relay, right after the upgrade. */
-export const Hello = z.object({
-  t: z.literal('hello'),
-  v: z.number().int(),
-  agent: z.string().max(200),
+export const Hello = v.object({
+  t: v.literal('hello'),
+  v: Int,
+  agent: v.pipe(v.string(), v.maxLength(200)),
 })
-export type Hello = z.infer<typeof Hello>
+export type Hello = v.InferOutput<typeof Hello>
 
 const schemas = {
   delivery: Delivery,
@@ -78,9 +82,9 @@ export type Message = Delivery | Sealed | Result | Welcome | Hello
 export function parseMessage(data: Buffer): { message: Message; body: Buffer } | null {
   const { header, body } = decodeFrame(data)
   if (typeof header.t !== 'string' || !Object.hasOwn(schemas, header.t)) return null
-  const parsed = schemas[header.t as keyof typeof schemas].safeParse(header)
+  const parsed = v.safeParse(schemas[header.t as keyof typeof schemas], header)
   if (!parsed.success) throw new FrameError(`invalid ${String(header.t)} frame`)
-  return { message: parsed.data, body }
+  return { message: parsed.output, body }
 }
 
 /** Close codes used on the tunnel. */

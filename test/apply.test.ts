@@ -223,12 +223,22 @@ port = ${taggedPort}
       [
         'wrong type',
         app('port = "3000"\n'),
-        'FILE:4: apps[0].port: Invalid input: expected number, received string',
+        'FILE:4: apps[0].port: expected number, received string',
+      ],
+      [
+        'a token in the wrong field',
+        app('strategy = "ghp_0123456789abcdefghij0123456789abcd"\n'),
+        'FILE:4: apps[0].strategy: expected one of "blue-green" | "restart"',
+      ],
+      [
+        'a token as a branch',
+        app('branch = "ghp_0123456789abcdefghij 0123456789abcd"\n'),
+        'FILE:4: apps[0].branch: not a valid branch name',
       ],
       [
         'missing field',
         '\n[[apps]]\nname = "web"\nport = 3000\n',
-        'FILE:2: apps[0].repo: Invalid input: expected string, received undefined',
+        'FILE:2: apps[0].repo: missing',
       ],
       [
         'duplicate name',

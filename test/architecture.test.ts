@@ -142,6 +142,15 @@ test('client commands load no server code: nothing of the agent but the allowed 
   )
   assert.deepEqual(server, [])
   const packages = loaded.filter((file) => file.startsWith('package:')).map((p) => p.slice(8))
-  for (const heavy of ['hono', 'zod', 'jose', 'nanoid', 'pino', 'prom-client', 'ws', 'simple-git'])
+  for (const heavy of [
+    'hono',
+    'jose',
+    'nanoid',
+    'pino',
+    'prom-client',
+    'ws',
+    'simple-git',
+    'valibot',
+  ])
     assert.ok(!packages.some((p) => p === heavy || p.startsWith(`${heavy}/`)), `loads ${heavy}`)
 })

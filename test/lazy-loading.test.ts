@@ -55,7 +55,12 @@ test('an idle relay, an idle agent and `toehold status` load only what they use'
 
   const statusLoaded = loaded(statusOut as string)
   assert.ok(has(statusLoaded, ours('agent/cli/index.ts')))
-  for (const url of ['/node_modules/smol-toml/', ours('agent/start.ts'), ours('relay/'), '/zod/'])
+  for (const url of [
+    '/node_modules/smol-toml/',
+    ours('agent/start.ts'),
+    ours('relay/'),
+    '/valibot/',
+  ])
     assert.ok(!has(statusLoaded, url), `toehold status loaded ${url}`)
 })
 

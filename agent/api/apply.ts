@@ -1,10 +1,12 @@
 // POST /apply: make the apps match a file (`toehold apply`), or with dryRun say what that would
 // change. GET /export: the apps as such a file, without secrets (`toehold export`).
 import { Hono } from 'hono'
-import { z } from 'zod'
-import { type FileProblem, readFile, showPath, toFileEntry } from '../apply/file.ts'
+import * as v from 'valibot'
+import { readFile, toFileEntry } from '../apply/file.ts'
 import { plan } from '../apply/plan.ts'
 import { apply, FileRefused } from '../apply/run.ts'
+import { showPath } from '../core/format.ts'
+import type { Problem } from '../core/validate.ts'
 import { listApps } from '../state/apps.ts'
 import { listEnv } from '../state/env.ts'
 import { getWebhook } from '../state/webhooks.ts'
@@ -12,7 +14,7 @@ import { type ApiDeps, readJson } from './context.ts'
 import type { ApplyRefusal, ApplyResult, RegisterOutcome } from './contract.ts'
 import { issuedWebhook } from './webhooks.ts'
 
-const refusal = (problem: FileProblem): ApplyRefusal => ({
+const refusal = (problem: Problem): ApplyRefusal => ({
   error: `${showPath(problem.path)}: ${problem.message}`,
   path: problem.path,
 })
@@ -23,10 +25,10 @@ export function applyRoutes(deps: ApiDeps) {
     .post('/apply', async (c) => {
       const body = await readJson(
         c,
-        z.object({
-          file: z.unknown(),
-          dryRun: z.boolean().default(false),
-          prune: z.boolean().default(false),
+        v.object({
+          file: v.unknown(),
+          dryRun: v.optional(v.boolean(), false),
+          prune: v.optional(v.boolean(), false),
         }),
       )
       const read = readFile(body.file)

@@ -1,59 +1,49 @@
 // /status and /apps: the apps the agent runs.
 
 import { Hono } from 'hono'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { appNameProblem } from '../../shared/ids.ts'
 import { AppError } from '../core/errors.ts'
 import { gitAuth, remoteHead, remoteTagNames } from '../core/git.ts'
 import { isolation } from '../core/sandbox.ts'
 import { counts, tracking, trackProblem } from '../core/tags.ts'
+import { checked } from '../core/validate.ts'
 import { addApp, claimProblem, removeApp, requireApp } from '../state/apps.ts'
 import { envScopes, setEnv } from '../state/env.ts'
 import { type ApiDeps, readJson } from './context.ts'
 import { STRATEGIES } from './contract.ts'
 import { allStatuses, appStatus } from './status.ts'
 
-const NewApp = z.object({
-  name: z.string().refine((name) => !appNameProblem(name), {
-    error: (issue) => appNameProblem(String(issue.input)) ?? '',
-  }),
-  repo: z.string().min(1).max(2048),
-  branch: z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^(?!-)[^\s~^:?*[\\]+$/, 'not a valid branch name')
-    .default('main'),
-  start: z.string().min(1).max(4096).nullable().default(null),
-  port: z.number().int().min(1).max(65535).nullable().default(null),
+const text = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max))
+const NewApp = v.object({
+  name: checked(appNameProblem),
+  repo: text(2048),
+  branch: v.optional(
+    v.pipe(text(255), v.regex(/^(?!-)[^\s~^:?*[\\]+$/, 'not a valid branch name')),
+    'main',
+  ),
+  start: v.nullish(text(4096), null),
+  port: v.nullish(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)), null),
   /** An IPv4 or IPv6 address to listen on; null: all interfaces. */
-  bind: z
-    .union([z.ipv4(), z.ipv6()], { error: 'bind: not an IP address' })
-    .nullable()
-    .default(null),
-  strategy: z.enum(STRATEGIES).default('blue-green'),
-  hostname: z
-    .string()
-    .max(253)
-    .regex(
-      /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
-      'hostname: letters, digits, dots and dashes (e.g. blog.home.arpa)',
-    )
-    .nullable()
-    .default(null),
-  health: z.string().startsWith('/').max(1024).default('/'),
-  pollMs: z.number().int().min(10_000).nullable().default(null),
-  track: z
-    .string()
-    .refine((track) => !trackProblem(track), {
-      error: (issue) => trackProblem(String(issue.input)) ?? '',
-    })
-    .nullable()
-    .default(null),
-  prereleases: z.boolean().default(false),
-  deploy: z.boolean().default(false),
+  bind: v.nullish(v.pipe(v.string(), v.ip('not an IP address')), null),
+  strategy: v.optional(v.picklist(STRATEGIES), 'blue-green'),
+  hostname: v.nullish(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+        'letters, digits, dots and dashes (e.g. blog.home.arpa)',
+      ),
+    ),
+    null,
+  ),
+  health: v.optional(v.pipe(v.string(), v.startsWith('/'), v.maxLength(1024)), '/'),
+  pollMs: v.nullish(v.pipe(v.number(), v.integer(), v.minValue(10_000)), null),
+  track: v.nullish(checked(trackProblem), null),
+  prereleases: v.optional(v.boolean(), false),
+  deploy: v.optional(v.boolean(), false),
   /** The app's GIT_TOKEN, for a private remote: needed already to check that it answers. */
-  gitToken: z.string().min(1).max(4096).optional(),
+  gitToken: v.optional(text(4096)),
 })
 
 /** An http(s) URL with a user or password in it, or any URL with a password (ssh's user is fine). */

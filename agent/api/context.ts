@@ -1,11 +1,13 @@
 // What every API route module gets, and the helpers they share.
 import type { Context } from 'hono'
 import type { Logger } from 'pino'
-import type { z } from 'zod'
+import type * as v from 'valibot'
 import { AppError } from '../core/errors.ts'
 import type { Events } from '../core/events.ts'
+import { showPath } from '../core/format.ts'
 import type { Home } from '../core/home.ts'
 import type { AgentMetrics } from '../core/metrics.ts'
+import { validate } from '../core/validate.ts'
 import type { HookManager } from '../hosts/manage.ts'
 import type { Notifier } from '../report/notify.ts'
 import type { TrafficPoint } from '../serve/history.ts'
@@ -33,7 +35,10 @@ export type ApiDeps = StatusDeps & {
 export const MAX_JSON = 256 * 1024
 
 /** Parses a JSON body against a schema; a missing or empty body is `{}`. */
-export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+export async function readJson<T extends v.GenericSchema>(
+  c: Context,
+  schema: T,
+): Promise<v.InferOutput<T>> {
   const text = await c.req.text()
   if (text.length > MAX_JSON) throw new AppError('request body too large')
   let value: unknown = {}
@@ -44,10 +49,10 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
       throw new AppError('request body is not JSON')
     }
   }
-  const parsed = schema.safeParse(value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new AppError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`)
+  const checked = validate(schema, value)
+  if ('problem' in checked) {
+    const { path, message } = checked.problem
+    throw new AppError(`${showPath(path) || 'body'}: ${message}`)
   }
-  return parsed.data
+  return checked.output
 }

@@ -1,14 +1,14 @@
 // Deployments, releases, rollback, start/stop/restart and logs of one app.
 import { Hono } from 'hono'
 import { stream } from 'hono/streaming'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { AppError } from '../core/errors.ts'
 import { readLog } from '../core/logfile.ts'
 import { requireApp } from '../state/apps.ts'
 import { type ApiDeps, readJson } from './context.ts'
 import { isFinal } from './contract.ts'
 
-const Ref = z.string().min(1).max(255)
+const Ref = v.pipe(v.string(), v.minLength(1), v.maxLength(255))
 
 export function deployRoutes(deps: ApiDeps) {
   const { db, deployer, events } = deps
@@ -18,13 +18,13 @@ export function deployRoutes(deps: ApiDeps) {
         const app = requireApp(db, c.req.param('app'))
         const body = await readJson(
           c,
-          z.object({ ref: Ref.optional(), force: z.boolean().optional() }),
+          v.object({ ref: v.optional(Ref), force: v.optional(v.boolean()) }),
         )
         return c.json(deployer.request(app.name, { trigger: 'manual', ...body }), 202)
       })
       .post('/apps/:app/rollback', async (c) => {
         const app = requireApp(db, c.req.param('app'))
-        const body = await readJson(c, z.object({ to: Ref.optional() }))
+        const body = await readJson(c, v.object({ to: v.optional(Ref) }))
         return c.json(deployer.rollback(app.name, body.to), 202)
       })
       .post('/apps/:app/:action{start|stop|restart}', async (c) => {

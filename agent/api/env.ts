@@ -1,7 +1,7 @@
 // /env: variables for apps and git, global (scope "") or per app. Values are shown only to the
 // holder of the API key; they never reach a log.
 import { Hono } from 'hono'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { AppError } from '../core/errors.ts'
 import { requireApp } from '../state/apps.ts'
 import { listEnv, setEnv, unsetEnv } from '../state/env.ts'
@@ -15,7 +15,7 @@ export function envRoutes(deps: ApiDeps) {
     .put('/env', async (c) => {
       const body = await readJson(
         c,
-        z.object({ app: z.string().optional(), key: z.string(), value: z.string() }),
+        v.object({ app: v.optional(v.string()), key: v.string(), value: v.string() }),
       )
       const scope = scopeOf(body.app)
       if (scope === '' && body.key === 'GIT_TOKEN' && !('GIT_TOKEN_HOST' in listEnv(db, '')))
@@ -26,7 +26,7 @@ export function envRoutes(deps: ApiDeps) {
       return c.json({ app: body.app ?? null, key: body.key, set: true })
     })
     .delete('/env', async (c) => {
-      const body = await readJson(c, z.object({ app: z.string().optional(), key: z.string() }))
+      const body = await readJson(c, v.object({ app: v.optional(v.string()), key: v.string() }))
       return c.json({
         app: body.app ?? null,
         key: body.key,

@@ -1,7 +1,7 @@
 // /notify: where deployment outcomes are posted. The json format's secret appears only in the
 // answer that made the target; URLs are listed up to their host (a Slack URL is a secret).
 import { Hono } from 'hono'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { AppError } from '../core/errors.ts'
 import { requireApp } from '../state/apps.ts'
 import { addTarget, getTarget, listTargets, removeTarget, type Target } from '../state/notify.ts'
@@ -21,19 +21,22 @@ export const shown = (target: Target): NotifyTarget => {
   }
 }
 
-const NewTarget = z.object({
-  url: z
-    .string()
-    .max(2048)
-    .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
-      error: 'not an http(s) URL',
-    })
-    .refine((text) => !URL.canParse(text) || !new URL(text).username, {
-      error: 'put credentials in the path or a token, not user:password@',
-    }),
-  app: z.string().nullable().default(null),
-  on: z.enum(NOTIFY_ON).default('failed'),
-  format: z.enum(NOTIFY_FORMATS).default('json'),
+const NewTarget = v.object({
+  url: v.pipe(
+    v.string(),
+    v.maxLength(2048),
+    v.check(
+      (text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol),
+      'not an http(s) URL',
+    ),
+    v.check(
+      (text) => !URL.canParse(text) || !new URL(text).username,
+      'put credentials in the path or a token, not user:password@',
+    ),
+  ),
+  app: v.nullish(v.string(), null),
+  on: v.optional(v.picklist(NOTIFY_ON), 'failed'),
+  format: v.optional(v.picklist(NOTIFY_FORMATS), 'json'),
 })
 
 const idOf = (text: string) => {

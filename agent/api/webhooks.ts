@@ -1,7 +1,7 @@
 // /apps/:app/webhook: enable, disable, rotate, status, and registration on the git host. The
 // secret appears only in the answers to enable and rotate.
 import { Hono } from 'hono'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { requireApp } from '../state/apps.ts'
 import { getRegistration } from '../state/hooks.ts'
 import {
@@ -54,11 +54,11 @@ export function webhookRoutes(deps: ApiDeps) {
     .post('/apps/:app/webhook/enable', async (c) => {
       const body = await readJson(
         c,
-        z.object({
-          provider: z.enum(PROVIDERS).optional(),
-          secret: z.string().optional(),
-          register: z.boolean().default(false),
-          poll: z.boolean().default(false),
+        v.object({
+          provider: v.optional(v.picklist(PROVIDERS)),
+          secret: v.optional(v.string()),
+          register: v.optional(v.boolean(), false),
+          poll: v.optional(v.boolean(), false),
         }),
       )
       const hook = enableWebhook(db, c.req.param('app'), body)
@@ -77,7 +77,7 @@ export function webhookRoutes(deps: ApiDeps) {
       })
     })
     .post('/apps/:app/webhook/rotate', async (c) => {
-      const body = await readJson(c, z.object({ provider: z.enum(PROVIDERS).optional() }))
+      const body = await readJson(c, v.object({ provider: v.optional(v.picklist(PROVIDERS)) }))
       const hook = rotateWebhook(db, c.req.param('app'), body.provider)
       // An auto hook gets the new secret on the host in the same step.
       const auto = getRegistration(db, hook.app)?.mode === 'auto'

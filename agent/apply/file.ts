@@ -2,12 +2,13 @@
 // here as JSON with its secret references already resolved). One table, FIELDS, says per app
 // setting: its key in the file, what it accepts, the app setting it sets, and what a change does
 // to a deployed app. A new `app add` setting is one row.
-import { z } from 'zod'
+import * as v from 'valibot'
 import { appNameProblem } from '../../shared/ids.ts'
 import { parseDuration } from '../../shared/units.ts'
 import { PROVIDERS, type Provider } from '../api/contract.ts'
 import { duration } from '../core/format.ts'
 import { trackProblem } from '../core/tags.ts'
+import { checked, type Problem, validate } from '../core/validate.ts'
 import type { App, AppSettings } from '../state/apps.ts'
 
 type Value = string | number | boolean | null
@@ -15,7 +16,7 @@ type Value = string | number | boolean | null
 type Field = {
   key: string
   /** What the file accepts; its output is the setting's value. */
-  schema: z.ZodType<Value>
+  schema: v.GenericSchema<unknown, Value>
   /** The app setting it sets. */
   setting: keyof AppSettings
   /** The setting's value when the key is absent from the file. */
@@ -29,40 +30,40 @@ type Field = {
   toFile?: (value: Value) => Value
 }
 
-const text = (max: number) => z.string().min(1).max(max)
+const text = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max))
 
-const poll = z.string().transform((value, ctx) => {
-  try {
-    const ms = parseDuration('poll', value)
-    if (ms >= 10_000) return ms
-    ctx.addIssue({ code: 'custom', message: 'at least 10s' })
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message })
-  }
-  return z.NEVER
-})
-
-const checked = (problem: (value: string) => string | null) =>
-  z.string().refine((value) => !problem(value), {
-    error: (issue) => problem(String(issue.input)) ?? '',
-  })
+const poll = v.pipe(
+  v.string(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    try {
+      const ms = parseDuration('poll', dataset.value)
+      if (ms >= 10_000) return ms
+      addIssue({ message: 'at least 10s' })
+    } catch (error) {
+      addIssue({ message: (error as Error).message })
+    }
+    return NEVER
+  }),
+)
 
 export const FIELDS: Field[] = [
   {
     key: 'repo',
-    schema: text(2048)
-      .refine((repo) => !repo.startsWith('-'), 'not a git URL or path')
-      .refine(
+    schema: v.pipe(
+      text(2048),
+      v.check((repo) => !repo.startsWith('-'), 'not a git URL or path'),
+      v.check(
         (repo) => !/^\w[\w+.-]*:\/\/[^/@\s]+@/.test(repo),
         'credentials in the URL: give the token as env GIT_TOKEN (a reference) instead',
       ),
+    ),
     setting: 'repo',
     absent: null,
     effect: 'deploy',
   },
   {
     key: 'branch',
-    schema: text(255).regex(/^(?!-)[^\s~^:?*[\\]+$/, 'not a valid branch name'),
+    schema: v.pipe(text(255), v.regex(/^(?!-)[^\s~^:?*[\\]+$/, 'not a valid branch name')),
     setting: 'branch',
     absent: 'main',
     effect: 'deploy',
@@ -70,21 +71,21 @@ export const FIELDS: Field[] = [
   { key: 'track', schema: checked(trackProblem), setting: 'track', absent: null, effect: 'deploy' },
   {
     key: 'prereleases',
-    schema: z.boolean(),
+    schema: v.boolean(),
     setting: 'prereleases',
     absent: false,
     effect: 'deploy',
   },
   {
     key: 'port',
-    schema: z.number().int().min(1).max(65535),
+    schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)),
     setting: 'port',
     absent: null,
     effect: 'restart',
   },
   {
     key: 'health',
-    schema: z.string().startsWith('/').max(1024),
+    schema: v.pipe(v.string(), v.startsWith('/'), v.maxLength(1024)),
     setting: 'health',
     absent: '/',
     effect: null,
@@ -102,7 +103,7 @@ export const FIELDS: Field[] = [
   { key: 'bind', schema: text(255), setting: 'bind', absent: null, effect: null },
   {
     key: 'strategy',
-    schema: z.enum(['blue-green', 'restart']),
+    schema: v.picklist(['blue-green', 'restart']),
     setting: 'strategy',
     absent: 'blue-green',
     effect: null,
@@ -121,74 +122,68 @@ export type Desired = {
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
-const AppEntry = z
-  .strictObject({
-    name: checked((name) => appNameProblem(name)),
-    ...(Object.fromEntries(
-      FIELDS.map((f) => [f.key, f.key === 'repo' ? f.schema : f.schema.optional()]),
-    ) as Record<string, z.ZodType<Value | undefined>>),
-    env: z
-      .record(
-        z.string().regex(ENV_KEY, 'not a variable name'),
-        z.string().max(64 * 1024, 'longer than 64 KiB'),
-      )
-      .optional(),
-    webhook: z
-      .strictObject({
-        provider: z.enum(PROVIDERS).default('github'),
-        register: z.boolean().default(false),
-      })
-      .optional(),
-  })
-  .superRefine((value, ctx) => {
-    const entry = value as Record<string, unknown>
+const AppEntry = v.strictObject({
+  name: checked(appNameProblem),
+  ...(Object.fromEntries(
+    FIELDS.map((f) => [f.key, f.key === 'repo' ? f.schema : v.optional(f.schema)]),
+  ) as Record<string, v.GenericSchema<unknown, Value | undefined>>),
+  env: v.optional(
+    v.record(
+      v.pipe(v.string(), v.regex(ENV_KEY, 'not a variable name')),
+      v.pipe(v.string(), v.maxLength(64 * 1024, 'longer than 64 KiB')),
+    ),
+  ),
+  webhook: v.optional(
+    v.strictObject({
+      provider: v.optional(v.picklist(PROVIDERS), 'github'),
+      register: v.optional(v.boolean(), false),
+    }),
+  ),
+})
+
+const AppsFile = v.strictObject({
+  apps: v.optional(v.pipe(v.array(AppEntry), v.maxLength(500)), []),
+})
+
+type Entry = v.InferOutput<typeof AppEntry>
+/** An entry's FIELDS keys (the schema's type does not spell them out). */
+const fieldsOf = (entry: Entry) => entry as unknown as Record<string, Value | undefined>
+
+/** What the schema cannot say: keys that exclude each other, names and ports given twice. */
+function crossCheck(apps: Entry[]): Problem | null {
+  for (const [i, entry] of apps.map(fieldsOf).entries()) {
     if (entry.track !== undefined && entry.branch !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['branch'], message: 'give branch or track, not both' })
+      return { path: ['apps', i, 'branch'], message: 'give branch or track, not both' }
     if (entry.prereleases !== undefined && entry.track === undefined)
-      ctx.addIssue({ code: 'custom', path: ['prereleases'], message: 'only with track = "tags:…"' })
-  })
-
-const AppsFile = z
-  .strictObject({ apps: z.array(AppEntry).max(500).default([]) })
-  .superRefine((file, ctx) => {
-    for (const key of ['name', 'port'] as const) {
-      const seen = new Map<unknown, number>()
-      file.apps.forEach((entry, i) => {
-        const value = (entry as Record<string, unknown>)[key]
-        if (value === undefined) return
-        const first = seen.get(value)
-        if (first === undefined) seen.set(value, i)
-        else
-          ctx.addIssue({
-            code: 'custom',
-            path: ['apps', i, key],
-            message: `${key} ${JSON.stringify(value)} is already apps[${first}]'s`,
-          })
-      })
+      return { path: ['apps', i, 'prereleases'], message: 'only with track = "tags:…"' }
+  }
+  for (const key of ['name', 'port'] as const) {
+    const seen = new Map<unknown, number>()
+    for (const [i, entry] of apps.entries()) {
+      const value = fieldsOf(entry)[key]
+      if (value === undefined) continue
+      const first = seen.get(value)
+      if (first !== undefined)
+        return {
+          path: ['apps', i, key],
+          message: `${key} ${JSON.stringify(value)} is already apps[${first}]'s`,
+        }
+      seen.set(value, i)
     }
-  })
-
-export type FileProblem = { path: (string | number)[]; message: string }
-
-/** `apps[1].env.TOKEN` */
-export const showPath = (path: (string | number)[]) =>
-  path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`))
-    .join('')
+  }
+  return null
+}
 
 /** The file's apps, or the first problem with the path of the key it is about. */
-export function readFile(value: unknown): { apps: Desired[] } | { problem: FileProblem } {
-  const parsed = AppsFile.safeParse(value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue
-    const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined
-    const path = [...issue.path, ...(unknown === undefined ? [] : [unknown])] as (string | number)[]
-    const message = unknown === undefined ? issue.message : 'unknown field'
-    return { problem: { path, message } }
-  }
+export function readFile(value: unknown): { apps: Desired[] } | { problem: Problem } {
+  const checked = validate(AppsFile, value)
+  if ('problem' in checked) return checked
+  const { apps } = checked.output
+  const problem = crossCheck(apps)
+  if (problem) return { problem }
   return {
-    apps: parsed.data.apps.map((entry) => {
-      const given = entry as unknown as Record<string, Value | undefined>
+    apps: apps.map((entry) => {
+      const given = fieldsOf(entry)
       const settings = Object.fromEntries(
         FIELDS.map((f) => [f.setting, given[f.key] ?? f.absent]),
       ) as AppSettings

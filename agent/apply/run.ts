@@ -5,20 +5,21 @@
 import type { ApplyStep } from '../api/contract.ts'
 import { gitAuth, remoteHead, remoteTagNames } from '../core/git.ts'
 import { counts, tracking } from '../core/tags.ts'
+import type { Problem } from '../core/validate.ts'
 import type { Deployer } from '../deploy/types.ts'
 import { type AppSettings, addApp, removeApp, requireApp, updateApp } from '../state/apps.ts'
 import type { Db } from '../state/db.ts'
 import { listEnv, setEnv, unsetEnv } from '../state/env.ts'
 import { disableWebhook, enableWebhook, getWebhook, type Webhook } from '../state/webhooks.ts'
-import type { Desired, FileProblem } from './file.ts'
+import type { Desired } from './file.ts'
 
 export type ApplyDeps = { db: Db; deployer: Deployer }
 
 /** A file the agent refuses once it looked further (a remote that does not answer). */
 export class FileRefused extends Error {
   override name = 'FileRefused'
-  readonly problem: FileProblem
-  constructor(problem: FileProblem) {
+  readonly problem: Problem
+  constructor(problem: Problem) {
     super(problem.message)
     this.problem = problem
   }

@@ -6,16 +6,11 @@ import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parse, stringify, TomlError } from 'smol-toml'
+import { showPath } from '../core/format.ts'
 import { CliError } from './client.ts'
 
 export type Path = (string | number)[]
 export type AppsFile = { path: string; text: string; doc: Record<string, unknown> }
-
-/** `apps[1].env.TOKEN` */
-const showPath = (path: Path) =>
-  path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`))
-    .join('')
 
 /** Names that say a value is a secret, and the shapes of well-known tokens. */
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE|CREDENTIAL/i

@@ -1,4 +1,4 @@
-// How times, durations and commits read to a person: one copy for the CLI, the dashboard and the
+// How times, durations, commits and key paths read to a person: one copy for the CLI, the dashboard and the
 // reasons the engine writes. No imports, so a client may load it.
 
 /** "just now", "42s ago", "3h ago"; `none` when there is no time. */
@@ -25,3 +25,9 @@ export function duration(ms: number): string {
   if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`
   return `${ms}ms`
 }
+
+/** `apps[1].env.TOKEN` */
+export const showPath = (path: (string | number)[]) =>
+  path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join('')
