@@ -235,11 +235,7 @@ port = ${taggedPort}
         app('branch = "ghp_0123456789abcdefghij 0123456789abcd"\n'),
         'FILE:4: apps[0].branch: not a valid branch name',
       ],
-      [
-        'missing field',
-        '\n[[apps]]\nname = "web"\nport = 3000\n',
-        'FILE:2: apps[0].repo: missing',
-      ],
+      ['missing field', '\n[[apps]]\nname = "web"\nport = 3000\n', 'FILE:2: apps[0].repo: missing'],
       [
         'duplicate name',
         `${app('')}\n${app('')}`,

@@ -4,7 +4,7 @@
 // headers, --strategy restart, and an agent killed with SIGKILL taking its ports back.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { request } from 'node:http'
+import { createServer, request } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { type Agent, freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
@@ -257,6 +257,43 @@ test(
         'one copy of the app',
       )
     } finally {
+      await agent.kill()
+    }
+  },
+)
+
+test(
+  'a port another program took while the agent was down is served once that program lets go',
+  T,
+  async () => {
+    const home = tempDir('toehold-home-')
+    let agent = await startAgent({ home })
+    const port = await freePort()
+    await addApp(agent, 'app', appRepo(), { port })
+    assert.equal((await deploy(agent, 'app')).status, 'live')
+    assert.deepEqual(await agent.kill('SIGTERM'), { code: 0, signal: null })
+
+    const squatter = createServer((_req, res) => res.end('squatter'))
+    await new Promise<void>((resolve) => squatter.listen({ port }, resolve))
+    agent = await startAgent({ home })
+    try {
+      const refused = await agent.waitFor(
+        (line) => line.msg?.startsWith('cannot serve the app') === true,
+        'the agent saying it cannot take the port',
+      )
+      assert.match(String(refused.reason), new RegExp(`port ${port} is in use by another program`))
+      const status = await toehold(home, ['status', 'app', '--json'])
+      assert.equal(status.json.state, 'running', 'the release runs meanwhile')
+      assert.equal((await get(port, '/')).body, 'squatter')
+
+      await new Promise((resolve) => squatter.close(resolve))
+      await agent.waitFor(
+        (line) => line.msg === 'serving the app: its port is free again',
+        'the agent taking the port',
+      )
+      await answers(port, 'v1')
+    } finally {
+      squatter.close()
       await agent.kill()
     }
   },

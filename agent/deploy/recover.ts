@@ -15,6 +15,31 @@ import type { Context } from './run/launch.ts'
 import { switchRelease } from './run/switch.ts'
 import type { DeployRequest } from './types.ts'
 
+/** How often an app whose public port another program holds tries to take it again. */
+export const RECLAIM_MS = 5000
+
+/**
+ * Takes the app's public port, or, while another program holds it (one started while the agent
+ * was down), says so and tries again every RECLAIM_MS until it is free, the app is removed or the
+ * agent stops. The release runs meanwhile; `toehold doctor` names the holder.
+ */
+async function claimOrRetry(ctx: Context, name: string, retry = false): Promise<void> {
+  const app = getApp(ctx.db, name)
+  if (!app || ctx.signal.aborted) return
+  try {
+    await ctx.serving.claim(app)
+    if (retry)
+      ctx.log.info({ app: name, port: app.port }, 'serving the app: its port is free again')
+  } catch (error) {
+    if (!retry)
+      ctx.log.error(
+        { app: name, reason: (error as Error).message },
+        `cannot serve the app; trying again every ${RECLAIM_MS / 1000}s`,
+      )
+    setTimeout(() => void claimOrRetry(ctx, name, true), RECLAIM_MS).unref()
+  }
+}
+
 export type Leftovers = {
   processes: ProcessRecord[]
   deployments: (Deployment & { force: boolean })[]
@@ -74,11 +99,7 @@ export async function recover(
   // The strays are gone, so are the ports they held: take every app's public port again.
   await Promise.all(
     apps.map(async (app) => {
-      try {
-        await ctx.serving.claim(app)
-      } catch (error) {
-        log.error({ app: app.name, reason: (error as Error).message }, 'cannot serve the app')
-      }
+      await claimOrRetry(ctx, app.name)
       if (app.currentRelease && app.desired === 'stopped')
         ctx.serving.withdraw(app.name, 'it is stopped', 5)
     }),
