@@ -29,6 +29,7 @@ const DEFERRED = {
   'prom-client': '/node_modules/prom-client/',
   '@hpke/core': '/node_modules/@hpke/core/',
   dashboard: '/agent/dashboard/index.ts',
+  'simple-git': '/node_modules/simple-git/',
 }
 
 test('an idle relay, an idle agent and `toehold status` load only what they use', async () => {

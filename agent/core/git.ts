@@ -1,6 +1,6 @@
 // Running git for an app: the token (GIT_TOKEN, or REV_TOKEN) travels per command in git's
 // config environment, never in a remote URL, a file, the process arguments or a log line.
-import { type SimpleGit, simpleGit } from 'simple-git'
+import type { SimpleGit } from 'simple-git'
 import { gitEnv } from './child-env.ts'
 
 export type GitAuth = { token?: string | undefined; username?: string | undefined }
@@ -39,10 +39,14 @@ export function gitAuth(env: { app: Env; global: Env }, repo: string): GitAuth {
   }
 }
 
-export function git(
+/** simple-git, loaded by the first git command: an agent with no apps never runs one. */
+let simpleGit: typeof import('simple-git').simpleGit | undefined
+
+export async function git(
   auth: GitAuth,
   options: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {},
-): SimpleGit {
+): Promise<SimpleGit> {
+  simpleGit ??= (await import('simple-git')).simpleGit
   const env = gitEnv()
   if (auth.token) {
     const basic = Buffer.from(`${auth.username ?? 'x-access-token'}:${auth.token}`).toString(
@@ -84,7 +88,7 @@ export async function remoteHead(
   auth: GitAuth,
 ): Promise<string | null> {
   try {
-    const out = await git(auth, { timeoutMs: 30_000 }).listRemote([
+    const out = await (await git(auth, { timeoutMs: 30_000 })).listRemote([
       '--end-of-options',
       repo,
       `refs/heads/${branch}`,
@@ -98,7 +102,12 @@ export async function remoteHead(
 /** The names of the remote's tags (`git ls-remote --tags`). Throws like remoteHead. */
 export async function remoteTagNames(repo: string, auth: GitAuth): Promise<string[]> {
   try {
-    const out = await git(auth, { timeoutMs: 30_000 }).listRemote(['--tags', '--refs', '--', repo])
+    const out = await (await git(auth, { timeoutMs: 30_000 })).listRemote([
+      '--tags',
+      '--refs',
+      '--',
+      repo,
+    ])
     return [...out.matchAll(/^[0-9a-f]{40,64}\trefs\/tags\/(.+)$/gm)].map((m) => m[1] as string)
   } catch (error) {
     throw new Error(`cannot reach ${redactUrl(repo)}: ${gitError(error, auth)}`)

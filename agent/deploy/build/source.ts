@@ -23,8 +23,8 @@ export type Source = {
 export type Resolved = { commit: string; message: string }
 
 /** Talks to the remote: through agent/git.ts, which carries the token. */
-const remote = (source: Source, args: string[]) =>
-  git(source.auth, { cwd: source.cache, signal: source.signal }).raw(args)
+const remote = async (source: Source, args: string[]) =>
+  (await git(source.auth, { cwd: source.cache, signal: source.signal })).raw(args)
 
 /** Works inside the cache only: plain git, no credentials anywhere near it. */
 async function local(source: Source, args: string[]): Promise<string> {
