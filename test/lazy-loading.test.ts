@@ -30,6 +30,7 @@ const DEFERRED = {
   '@hpke/core': '/node_modules/@hpke/core/',
   dashboard: '/agent/dashboard/index.ts',
   'simple-git': '/node_modules/simple-git/',
+  'the build pipeline': '/agent/deploy/pipeline.ts',
 }
 
 test('an idle relay, an idle agent and `toehold status` load only what they use', async () => {

@@ -26,7 +26,6 @@ import { getPin, pinApp, unpinApp } from '../state/pins.ts'
 import { currentCommit, findRelease, listReleases, previousRelease } from '../state/releases.ts'
 import { trackedTags } from './build/source.ts'
 import { createLanes } from './lanes.ts'
-import { runDeployment } from './pipeline.ts'
 import { announceQueued, settle } from './progress.ts'
 import { leftovers, recover } from './recover.ts'
 import { appLogPath, buildLogPath, type Context, findBun } from './run/launch.ts'
@@ -78,7 +77,9 @@ export function createDeployer(deps: DeployerDeps): Deployer {
   }
   const { supervisor } = ctx
   const lanes = createLanes<DeployRequest>({
-    run: (deployment, request, signal) => runDeployment(ctx, deployment, request, signal),
+    // The build pipeline (fetch, install, predeploy, switch) loads with the first deployment.
+    run: async (deployment, request, signal) =>
+      (await import('./pipeline.ts')).runDeployment(ctx, deployment, request, signal),
     superseded: (replaced, by) =>
       settle(ctx, replaced.app, replaced.id, 'superseded', `superseded by #${by.id}`),
     debounceMs: (app) => ctx.settings(app).debounceMs,
