@@ -1,7 +1,10 @@
 // Tag tracking (`--track tags:GLOB`): which tags count for an app, and which one is the newest.
 // Version tags (v1.2.0, 1.2.0) are ordered as semver; any other tags by when they were created.
 import { matchesGlob } from 'node:path'
-import semver from 'semver'
+// The three functions, not the package's index, which loads all of semver (47 modules).
+import prerelease from 'semver/functions/prerelease.js'
+import rcompare from 'semver/functions/rcompare.js'
+import valid from 'semver/functions/valid.js'
 
 export type Tracking = { pattern: string; prereleases: boolean }
 
@@ -28,8 +31,7 @@ export function tracking(app: { track: string | null; prereleases: boolean }): T
 }
 
 /** A version tag with a pre-release part (v2.0.0-rc.1). */
-export const isPrerelease = (tag: string) =>
-  semver.valid(tag) !== null && semver.prerelease(tag) !== null
+export const isPrerelease = (tag: string) => valid(tag) !== null && prerelease(tag) !== null
 
 /** Whether a tag counts: it matches the pattern and is no pre-release unless those count. */
 export const counts = (tag: string, { pattern, prereleases }: Tracking) =>
@@ -38,8 +40,8 @@ export const counts = (tag: string, { pattern, prereleases }: Tracking) =>
 /** Newest first: semver order when every tag is a version, else creation order. */
 export function newestFirst(tags: TagRef[]): TagRef[] {
   const byCreation = (a: TagRef, b: TagRef) => b.created - a.created || b.tag.localeCompare(a.tag)
-  const versions = tags.every((t) => semver.valid(t.tag) !== null)
+  const versions = tags.every((t) => valid(t.tag) !== null)
   return [...tags].sort(
-    versions ? (a, b) => semver.rcompare(a.tag, b.tag) || byCreation(a, b) : byCreation,
+    versions ? (a, b) => rcompare(a.tag, b.tag) || byCreation(a, b) : byCreation,
   )
 }
