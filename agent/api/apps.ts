@@ -7,14 +7,13 @@ import { AppError } from '../core/errors.ts'
 import { gitAuth, remoteHead, remoteTagNames } from '../core/git.ts'
 import { isolation } from '../core/sandbox.ts'
 import { counts, tracking, trackProblem } from '../core/tags.ts'
-import { checked } from '../core/validate.ts'
+import { checked, text } from '../core/validate.ts'
 import { addApp, claimProblem, removeApp, requireApp } from '../state/apps.ts'
 import { envScopes, setEnv } from '../state/env.ts'
 import { type ApiDeps, readJson } from './context.ts'
 import { STRATEGIES } from './contract.ts'
 import { allStatuses, appStatus } from './status.ts'
 
-const text = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max))
 const NewApp = v.object({
   name: checked(appNameProblem),
   repo: text(2048),

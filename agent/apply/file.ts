@@ -8,7 +8,7 @@ import { parseDuration } from '../../shared/units.ts'
 import { PROVIDERS, type Provider } from '../api/contract.ts'
 import { duration } from '../core/format.ts'
 import { trackProblem } from '../core/tags.ts'
-import { checked, type Problem, validate } from '../core/validate.ts'
+import { checked, type Problem, text, validate } from '../core/validate.ts'
 import type { App, AppSettings } from '../state/apps.ts'
 
 type Value = string | number | boolean | null
@@ -29,8 +29,6 @@ type Field = {
   /** The setting as the file writes it (export). */
   toFile?: (value: Value) => Value
 }
-
-const text = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max))
 
 const poll = v.pipe(
   v.string(),

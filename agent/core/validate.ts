@@ -6,6 +6,9 @@ import * as v from 'valibot'
 
 export type Problem = { path: (string | number)[]; message: string }
 
+/** A string of 1 to `max` characters. */
+export const text = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max))
+
 /** A string `problem` finds nothing wrong with; its message is what `problem` says. */
 export const checked = (problem: (value: string) => string | null) =>
   v.pipe(

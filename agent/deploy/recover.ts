@@ -16,7 +16,7 @@ import { switchRelease } from './run/switch.ts'
 import type { DeployRequest } from './types.ts'
 
 /** How often an app whose public port another program holds tries to take it again. */
-export const RECLAIM_MS = 5000
+const RECLAIM_MS = 5000
 
 /**
  * Takes the app's public port, or, while another program holds it (one started while the agent
