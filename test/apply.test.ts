@@ -281,7 +281,7 @@ port = ${taggedPort}
       [
         'credentials in the repo URL',
         '[[apps]]\nname = "web"\nrepo = "https://me:ghs_secret@github.com/me/web"\n',
-        'FILE:3: apps[0].repo: credentials in the URL: give the token as env GIT_TOKEN (a reference) instead',
+        /^toehold: FILE:3: apps\[0\]\.repo: a URL with credentials would be shown in status and the dashboard: .*GIT_TOKEN/,
       ],
       [
         'a remote that does not answer',

@@ -3,13 +3,12 @@
 // setting: its key in the file, what it accepts, the app setting it sets, and what a change does
 // to a deployed app. A new `app add` setting is one row.
 import * as v from 'valibot'
-import { appNameProblem } from '../../shared/ids.ts'
 import { parseDuration } from '../../shared/units.ts'
 import { PROVIDERS, type Provider } from '../api/contract.ts'
 import { duration } from '../core/format.ts'
-import { trackProblem } from '../core/tags.ts'
-import { checked, type Problem, text, validate } from '../core/validate.ts'
+import { type Problem, validate } from '../core/validate.ts'
 import type { App, AppSettings } from '../state/apps.ts'
+import { SETTING } from './settings.ts'
 
 type Value = string | number | boolean | null
 
@@ -45,28 +44,9 @@ const poll = v.pipe(
 )
 
 export const FIELDS: Field[] = [
-  {
-    key: 'repo',
-    schema: v.pipe(
-      text(2048),
-      v.check((repo) => !repo.startsWith('-'), 'not a git URL or path'),
-      v.check(
-        (repo) => !/^\w[\w+.-]*:\/\/[^/@\s]+@/.test(repo),
-        'credentials in the URL: give the token as env GIT_TOKEN (a reference) instead',
-      ),
-    ),
-    setting: 'repo',
-    absent: null,
-    effect: 'deploy',
-  },
-  {
-    key: 'branch',
-    schema: v.pipe(text(255), v.regex(/^(?!-)[^\s~^:?*[\\]+$/, 'not a valid branch name')),
-    setting: 'branch',
-    absent: 'main',
-    effect: 'deploy',
-  },
-  { key: 'track', schema: checked(trackProblem), setting: 'track', absent: null, effect: 'deploy' },
+  { key: 'repo', schema: SETTING.repo, setting: 'repo', absent: null, effect: 'deploy' },
+  { key: 'branch', schema: SETTING.branch, setting: 'branch', absent: 'main', effect: 'deploy' },
+  { key: 'track', schema: SETTING.track, setting: 'track', absent: null, effect: 'deploy' },
   {
     key: 'prereleases',
     schema: v.boolean(),
@@ -74,21 +54,9 @@ export const FIELDS: Field[] = [
     absent: false,
     effect: 'deploy',
   },
-  {
-    key: 'port',
-    schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)),
-    setting: 'port',
-    absent: null,
-    effect: 'restart',
-  },
-  {
-    key: 'health',
-    schema: v.pipe(v.string(), v.startsWith('/'), v.maxLength(1024)),
-    setting: 'health',
-    absent: '/',
-    effect: null,
-  },
-  { key: 'start', schema: text(4096), setting: 'start', absent: null, effect: 'restart' },
+  { key: 'port', schema: SETTING.port, setting: 'port', absent: null, effect: 'restart' },
+  { key: 'health', schema: SETTING.health, setting: 'health', absent: '/', effect: null },
+  { key: 'start', schema: SETTING.start, setting: 'start', absent: null, effect: 'restart' },
   {
     key: 'poll',
     schema: poll,
@@ -98,15 +66,15 @@ export const FIELDS: Field[] = [
     toFile: (ms) => duration(ms as number),
   },
   // Where the agent serves the app: a change moves its listener (the release keeps running).
-  { key: 'bind', schema: text(255), setting: 'bind', absent: null, effect: null },
+  { key: 'bind', schema: SETTING.bind, setting: 'bind', absent: null, effect: null },
   {
     key: 'strategy',
-    schema: v.picklist(['blue-green', 'restart']),
+    schema: SETTING.strategy,
     setting: 'strategy',
     absent: 'blue-green',
     effect: null,
   },
-  { key: 'hostname', schema: text(253), setting: 'hostname', absent: null, effect: null },
+  { key: 'hostname', schema: SETTING.hostname, setting: 'hostname', absent: null, effect: null },
 ]
 
 /** What the file asks of one app, in the agent's terms. */
@@ -121,7 +89,7 @@ export type Desired = {
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
 const AppEntry = v.strictObject({
-  name: checked(appNameProblem),
+  name: SETTING.name,
   ...(Object.fromEntries(
     FIELDS.map((f) => [f.key, f.key === 'repo' ? f.schema : v.optional(f.schema)]),
   ) as Record<string, v.GenericSchema<unknown, Value | undefined>>),
