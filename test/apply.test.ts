@@ -252,6 +252,11 @@ port = ${taggedPort}
         'FILE:4: apps[0].branch: give branch or track, not both',
       ],
       [
+        'a hostname without a port',
+        app('hostname = "blog.home.arpa"\n'),
+        'FILE:4: apps[0].hostname: needs a port: the app listens on PORT behind its hostname',
+      ],
+      [
         'a bad tag pattern',
         app('track = "v*"\n'),
         'FILE:4: apps[0].track: must be tags:PATTERN (e.g. tags:v*)',

@@ -115,13 +115,18 @@ type Entry = v.InferOutput<typeof AppEntry>
 /** An entry's FIELDS keys (the schema's type does not spell them out). */
 const fieldsOf = (entry: Entry) => entry as unknown as Record<string, Value | undefined>
 
-/** What the schema cannot say: keys that exclude each other, names and ports given twice. */
+/** What the schema cannot say: keys that exclude or need each other, names and ports given twice. */
 function crossCheck(apps: Entry[]): Problem | null {
   for (const [i, entry] of apps.map(fieldsOf).entries()) {
     if (entry.track !== undefined && entry.branch !== undefined)
       return { path: ['apps', i, 'branch'], message: 'give branch or track, not both' }
     if (entry.prereleases !== undefined && entry.track === undefined)
       return { path: ['apps', i, 'prereleases'], message: 'only with track = "tags:…"' }
+    if (entry.hostname !== undefined && entry.port === undefined)
+      return {
+        path: ['apps', i, 'hostname'],
+        message: 'needs a port: the app listens on PORT behind its hostname',
+      }
   }
   for (const key of ['name', 'port'] as const) {
     const seen = new Map<unknown, number>()
