@@ -2,39 +2,20 @@
 // commit must be on the branch), the pushes missed while the agent was down (convergence when
 // the tunnel comes up), and apps that poll their branch instead of having a webhook.
 import assert from 'node:assert/strict'
-import { createHmac, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { type Agent, freePort, startAgent } from './helpers/agent.ts'
+import { type Agent, connected, freePort, startAgent } from './helpers/agent.ts'
 import { addApp, answers, appRepo, deploy, finished } from './helpers/deploy.ts'
 import { type RelayProc, startRelay, tempDir } from './helpers/procs.ts'
 import { until } from './helpers/wait.ts'
+import { push } from './helpers/webhooks.ts'
 
 const T = { timeout: 60_000 }
-
-/** A GitHub push delivery for `sha` on main, signed with the webhook's secret. */
-function push(hook: { url: string; secret: string }, sha: string) {
-  const body = JSON.stringify({ ref: 'refs/heads/main', after: sha, repository: { name: 'app' } })
-  const signature = createHmac('sha256', hook.secret).update(body).digest('hex')
-  return fetch(hook.url, {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'push',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${signature}`,
-    },
-  })
-}
 
 async function enableWebhook(agent: Agent, app: string) {
   const enabled = await agent.api('POST', `/apps/${app}/webhook/enable`, { provider: 'github' })
   assert.equal(enabled.status, 200, JSON.stringify(enabled.body))
   return enabled.body as { url: string; secret: string }
 }
-
-const connected = (agent: Agent) =>
-  agent.waitFor((line) => line.msg === 'connected to relay', 'the tunnel')
 
 describe('deploys nobody asked for', { concurrency: true }, () => {
   let relay: RelayProc
@@ -56,7 +37,7 @@ describe('deploys nobody asked for', { concurrency: true }, () => {
 
       const accepted = await push(hook, repo.first)
       assert.equal(accepted.status, 202)
-      const queued = await accepted.json()
+      const queued = accepted.body
       assert.deepEqual([queued.status, queued.commit], ['queued', repo.first])
       const live = await finished(agent, 'app', queued.deployment)
       assert.deepEqual([live.status, live.trigger, live.commit], ['live', 'webhook', repo.first])
@@ -64,11 +45,7 @@ describe('deploys nobody asked for', { concurrency: true }, () => {
 
       // Pushed elsewhere, but claimed to be main's: the agent checks with the real remote.
       const stranger = repo.commit({ 'version.txt': 'v-elsewhere\n' }, 'not on main', 'feature')
-      const refused = await finished(
-        agent,
-        'app',
-        (await (await push(hook, stranger)).json()).deployment,
-      )
+      const refused = await finished(agent, 'app', (await push(hook, stranger)).body.deployment)
       assert.equal(refused.status, 'failed')
       assert.equal(refused.stage, 'fetching')
       assert.equal(

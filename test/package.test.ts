@@ -1,6 +1,7 @@
 // What npm installs: `npm pack` (which builds dist/), `npm install -g` into a temp prefix from
 // the local cache, then the installed `toehold` as a user runs it (and `npx <tarball>`): --version,
-// an old Node, the relay (and the container's start command), an agent through it, the CLI.
+// an old Node, the relay (and the container's start command), an agent through it, the CLI, a
+// deploy on push.
 
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
@@ -11,9 +12,11 @@ import { after, before, it } from 'node:test'
 import { promisify } from 'node:util'
 import { NODE_FLAGS } from '../agent/cli/units.ts'
 import { agentHome } from '../agent/core/home.ts'
-import { connected, startAgent } from './helpers/agent.ts'
+import { connected, freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
+import { answers, appRepo } from './helpers/deploy.ts'
 import { REGISTRATION_TOKEN, ROOT, startRelay, stopAll, tempDir } from './helpers/procs.ts'
+import { push } from './helpers/webhooks.ts'
 
 const run = promisify(execFile)
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
@@ -80,7 +83,7 @@ it('on an older Node it says which Node it needs in one line and exits 1', async
   assert.match(failed.stderr, new RegExp(`needs Node\\.js 24 or newer; this is ${version}`))
 })
 
-it('the installed relay and agent work together, and the CLI talks to the agent', async () => {
+it('the installed relay and agent work together: the CLI talks to the agent, a push deploys', async () => {
   const command = [bin]
   const env = { PATH }
   const relay = await startRelay({ command, env })
@@ -94,6 +97,21 @@ it('the installed relay and agent work together, and the CLI talks to the agent'
   assert.equal(status.json.relay.connected, true)
   const apps = await toehold(agent.home, ['app', 'list', '--json'], { command, env })
   assert.deepEqual(apps.json, [])
+
+  // A push deploys: app add, webhook enable, a signed GitHub push through the relay. The parts
+  // the agent loads only when used (git, the build pipeline) come from the installed package.
+  const repo = appRepo()
+  const port = await freePort()
+  const cli = async (...args: string[]) => {
+    const result = await toehold(agent.home, [...args, '--json'], { command, env })
+    assert.equal(result.code, 0, result.stderr)
+    return result.json
+  }
+  await cli('app', 'add', 'web', '--repo', repo.remote, '--port', String(port))
+  const hook = await cli('webhook', 'enable', 'web', '--provider', 'github')
+  const pushed = await push(hook, repo.first)
+  assert.equal(pushed.status, 202, JSON.stringify(pushed.body))
+  await answers(port, 'v1')
 
   // The dashboard's assets and the checkpoint worker are files the bundle finds by URL.
   const info = JSON.parse(readFileSync(agentHome(agent.home).agentInfo, 'utf8'))

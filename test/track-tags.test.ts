@@ -3,34 +3,16 @@
 // what deploys, and a tag that moved, is gone, is off the newest tag's history or would take the
 // app backwards is refused with its reason. Convergence and --poll follow tags too.
 import assert from 'node:assert/strict'
-import { createHmac, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { type Agent, freePort, startAgent } from './helpers/agent.ts'
+import { type Agent, connected, freePort, startAgent } from './helpers/agent.ts'
 import { toehold } from './helpers/cli.ts'
 import { answers, appRepo, deploy, finished } from './helpers/deploy.ts'
 import { type RelayProc, startRelay, tempDir } from './helpers/procs.ts'
 import { until } from './helpers/wait.ts'
+import { github, type Hook } from './helpers/webhooks.ts'
 
 const T = { timeout: 180_000 }
 const ZERO = '0'.repeat(40)
-
-type Hook = { url: string; secret: string }
-
-/** A GitHub delivery signed with the webhook's secret. */
-async function github(hook: Hook, event: string, payload: unknown) {
-  const body = JSON.stringify(payload)
-  const response = await fetch(hook.url, {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`,
-    },
-  })
-  return { status: response.status, body: await response.json() }
-}
 
 const tagPush = (hook: Hook, tag: string, after: string) =>
   github(hook, 'push', {
@@ -85,9 +67,6 @@ async function outcome(
   assert.equal(answer.status, 202, JSON.stringify(answer.body))
   return finished(agent, app, answer.body.deployment)
 }
-
-const connected = (agent: Agent) =>
-  agent.waitFor((line) => line.msg === 'connected to relay', 'the tunnel')
 
 const ignored = (reason: string) => ({ status: 200, body: { status: 'ignored', reason } })
 

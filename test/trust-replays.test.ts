@@ -2,13 +2,15 @@
 // with another provider's headers, smuggle non-sha commits, use a CI token as a signing key, and
 // undo an operator's rollback. Real relay, real agent, real git, the fixture app really deployed.
 import assert from 'node:assert/strict'
-import { createHmac, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, type TestContext, test } from 'node:test'
 import { Webhook } from 'standardwebhooks'
-import { type Agent, freePort, startAgent } from './helpers/agent.ts'
+import { type Agent, connected, freePort, startAgent } from './helpers/agent.ts'
 import { addApp, answers, appRepo, deploy, finished } from './helpers/deploy.ts'
+import { send } from './helpers/http.ts'
 import { type RelayProc, startRelay } from './helpers/procs.ts'
+import { hubSignature } from './helpers/webhooks.ts'
 
 const T = { timeout: 90_000 }
 
@@ -21,25 +23,21 @@ async function enableWebhook(agent: Agent, app: string, provider: string): Promi
 }
 
 async function post(url: string, body: string, headers: Record<string, string>) {
-  const response = await fetch(url, { method: 'POST', body, headers })
-  const text = await response.text()
+  const response = await send(url, { body: Buffer.from(body), headers })
+  const text = response.body.toString('utf8')
   return { status: response.status, json: text ? JSON.parse(text) : null }
 }
-
-const hubSign = (secret: string, body: string) =>
-  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 
 /** A GitHub push to main, as GitHub signs it; the same bytes can be sent again with any id. */
 function githubPush(hook: Hook, sha: string, extra: Record<string, unknown> = {}) {
   const body = JSON.stringify({ ref: 'refs/heads/main', after: sha, ...extra })
-  const send = (delivery = randomUUID()) =>
+  return (delivery = randomUUID()) =>
     post(hook.url, body, {
       'content-type': 'application/json',
       'x-github-event': 'push',
       'x-github-delivery': delivery,
-      'x-hub-signature-256': hubSign(hook.secret, body),
+      'x-hub-signature-256': hubSignature(hook.secret, body),
     })
-  return send
 }
 
 const statusOf = async (agent: Agent, app: string) =>
@@ -52,9 +50,6 @@ async function relayedAgent(t: TestContext): Promise<Agent> {
   await connected(agent)
   return agent
 }
-
-const connected = (agent: Agent) =>
-  agent.waitFor((line) => line.msg === 'connected to relay', 'the tunnel')
 
 let relay: RelayProc
 before(async () => {
@@ -190,7 +185,7 @@ describe('replays and relabelled deliveries', () => {
     const headers = (extra: Record<string, string>) => ({
       'content-type': 'application/json',
       'x-event-key': 'repo:push',
-      'x-hub-signature': hubSign(hook.secret, body),
+      'x-hub-signature': hubSignature(hook.secret, body),
       ...extra,
     })
     assert.equal(
@@ -235,7 +230,7 @@ describe('replays and relabelled deliveries', () => {
       'content-type': 'application/json',
       'x-event-key': 'repo:push',
       'x-request-uuid': randomUUID(),
-      'x-hub-signature': hubSign(bitbucket.hook.secret, bbBody),
+      'x-hub-signature': hubSignature(bitbucket.hook.secret, bbBody),
     })
     assert.deepEqual(bb, { status: 400, json: { error: 'invalid payload' } })
 
@@ -267,7 +262,7 @@ describe('replays and relabelled deliveries', () => {
       'content-type': 'application/json',
       'x-github-event': 'push',
       'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': hubSign(hook.triggerToken, body),
+      'x-hub-signature-256': hubSignature(hook.triggerToken, body),
     })
     assert.equal(signedWithToken.status, 401)
     const rotated = await agent.api('POST', '/apps/ci/webhook/rotate')
