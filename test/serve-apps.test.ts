@@ -233,15 +233,21 @@ describe('serving apps', { concurrency: true }, () => {
   )
 })
 
+/** An agent in a home of its own with the fixture app live (v1) on a port of its own. */
+async function deployedApp() {
+  const home = tempDir('toehold-home-')
+  const agent = await startAgent({ home })
+  const port = await freePort()
+  await addApp(agent, 'app', appRepo(), { port })
+  assert.equal((await deploy(agent, 'app')).status, 'live')
+  return { home, agent, port }
+}
+
 test(
   'an agent killed with SIGKILL takes its port back and serves the recovered release',
   T,
   async () => {
-    const home = tempDir('toehold-home-')
-    let agent = await startAgent({ home })
-    const port = await freePort()
-    await addApp(agent, 'app', appRepo(), { port })
-    assert.equal((await deploy(agent, 'app')).status, 'live')
+    let { home, agent, port } = await deployedApp()
     const v1 = await answers(port, 'v1')
     const before = appProcesses(home, 'app')
     await agent.kill('SIGKILL')
@@ -266,11 +272,7 @@ test(
   'a port another program took while the agent was down is served once that program lets go',
   T,
   async () => {
-    const home = tempDir('toehold-home-')
-    let agent = await startAgent({ home })
-    const port = await freePort()
-    await addApp(agent, 'app', appRepo(), { port })
-    assert.equal((await deploy(agent, 'app')).status, 'live')
+    let { home, agent, port } = await deployedApp()
     assert.deepEqual(await agent.kill('SIGTERM'), { code: 0, signal: null })
 
     const squatter = createServer((_req, res) => res.end('squatter'))

@@ -4,11 +4,12 @@ import { stream } from 'hono/streaming'
 import * as v from 'valibot'
 import { AppError } from '../core/errors.ts'
 import { readLog } from '../core/logfile.ts'
+import { text } from '../core/validate.ts'
 import { requireApp } from '../state/apps.ts'
 import { type ApiDeps, readJson } from './context.ts'
 import { isFinal } from './contract.ts'
 
-const Ref = v.pipe(v.string(), v.minLength(1), v.maxLength(255))
+const Ref = text(255)
 
 export function deployRoutes(deps: ApiDeps) {
   const { db, deployer, events } = deps

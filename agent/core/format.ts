@@ -1,5 +1,5 @@
-// How times, durations, commits and key paths read to a person: one copy for the CLI, the dashboard and the
-// reasons the engine writes. No imports, so a client may load it.
+// How times, durations, commits and key paths read to a person: one copy for the CLI, the
+// dashboard and the reasons the engine writes. No imports, so a client may load it.
 
 /** "just now", "42s ago", "3h ago"; `none` when there is no time. */
 export function ago(iso: string | null | undefined, now = Date.now(), none = '-'): string {
